@@ -1,0 +1,33 @@
+"""The schema, one module per domain. Importing this package registers every table on `Base.metadata`."""
+
+from core.models.academic import (
+    Course,
+    ImportBatch,
+    Intervention,
+    MappingPreset,
+    Enrollment,
+    RecommendationRule,
+    RiskPrediction,
+    Student,
+    Term,
+)
+from core.models.auth import ROLES, ApiToken, AuditLog, User
+from core.models.lifecycle import JobRun, ModelVersion
+
+__all__ = [
+    "ROLES",
+    "ApiToken",
+    "AuditLog",
+    "Course",
+    "Enrollment",
+    "ImportBatch",
+    "Intervention",
+    "JobRun",
+    "MappingPreset",
+    "ModelVersion",
+    "RecommendationRule",
+    "RiskPrediction",
+    "Student",
+    "Term",
+    "User",
+]

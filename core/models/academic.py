@@ -1,0 +1,173 @@
+"""Faculty domain: terms, courses, students, enrollments (the canonical record), predictions, interventions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, session, utcnow
+
+INTERVENTION_ACTIONS = ("meeting", "email", "tutoring", "other")
+
+
+class Term(Base):
+    __tablename__ = "terms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    start_date: Mapped[date | None] = mapped_column(Date)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @classmethod
+    def ordered(cls) -> list[Term]:
+        return list(session.scalars(select(cls).order_by(cls.start_date, cls.code)))
+
+
+class Course(Base):
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    department: Mapped[str] = mapped_column(String(120), default="")
+    pass_mark: Mapped[float] = mapped_column(Float, default=50.0)
+
+
+class Student(Base):
+    __tablename__ = "students"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    age: Mapped[float | None] = mapped_column(Float)
+    sex: Mapped[str | None] = mapped_column(String(20))
+    programme: Mapped[str | None] = mapped_column(String(120))
+    prior_gpa: Mapped[float | None] = mapped_column(Float)
+
+
+class ImportBatch(Base):
+    """One uploaded file of academic records and what became of its rows."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    uploaded_by: Mapped[str] = mapped_column(String(254), default="")
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_valid: Mapped[int] = mapped_column(Integer, default=0)
+    rows_invalid: Mapped[int] = mapped_column(Integer, default=0)
+    mapping: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class MappingPreset(Base):
+    """A saved column mapping, reused for the next upload from the same system."""
+
+    __tablename__ = "mapping_presets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    mapping: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Enrollment(Base):
+    """A student in a course in a term: the signals of `ml.data.academic_fields` and the outcome."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (UniqueConstraint("student_id", "course_id", "term_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    term_id: Mapped[int] = mapped_column(ForeignKey("terms.id", ondelete="CASCADE"), index=True)
+    study_time_hours: Mapped[float | None] = mapped_column(Float)
+    quiz_1: Mapped[float | None] = mapped_column(Float)
+    attendance_w4: Mapped[float | None] = mapped_column(Float)
+    lms_minutes_w4: Mapped[float | None] = mapped_column(Float)
+    lms_logins_w4: Mapped[float | None] = mapped_column(Float)
+    assignment_1: Mapped[float | None] = mapped_column(Float)
+    quiz_2: Mapped[float | None] = mapped_column(Float)
+    attendance_w8: Mapped[float | None] = mapped_column(Float)
+    lms_minutes_w8: Mapped[float | None] = mapped_column(Float)
+    lms_logins_w8: Mapped[float | None] = mapped_column(Float)
+    assignment_2: Mapped[float | None] = mapped_column(Float)
+    absences: Mapped[float | None] = mapped_column(Float)
+    grade_p1: Mapped[float | None] = mapped_column(Float)
+    quiz_3: Mapped[float | None] = mapped_column(Float)
+    midterm: Mapped[float | None] = mapped_column(Float)
+    grade_p2: Mapped[float | None] = mapped_column(Float)
+    attendance_weekly: Mapped[list | None] = mapped_column(JSON)
+    extra: Mapped[dict | None] = mapped_column(JSON)
+    final_grade: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    student: Mapped[Student] = relationship()
+    course: Mapped[Course] = relationship()
+    term: Mapped[Term] = relationship()
+
+
+class RiskPrediction(Base):
+    """A stored at-risk score, so the dashboard reads instead of recomputing per click."""
+
+    __tablename__ = "risk_predictions"
+    __table_args__ = (UniqueConstraint("enrollment_id", "model_version_id", "checkpoint"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), index=True
+    )
+    checkpoint: Mapped[str] = mapped_column(String(20))
+    probability: Mapped[float] = mapped_column(Float)
+    at_risk: Mapped[bool] = mapped_column(Boolean)
+    risk_band: Mapped[str] = mapped_column(String(10))
+    segment: Mapped[str] = mapped_column(String(60))
+    recommendation: Mapped[str] = mapped_column(Text)
+    reasons: Mapped[str] = mapped_column(Text)
+    scored_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Intervention(Base):
+    __tablename__ = "interventions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    action_date: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    enrollment: Mapped[Enrollment] = relationship()
+
+
+class RecommendationRule(Base):
+    """Faculty's edits to the risk band x segment recommendation table."""
+
+    __tablename__ = "recommendation_rules"
+    __table_args__ = (UniqueConstraint("risk_band", "segment"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    risk_band: Mapped[str] = mapped_column(String(10))
+    segment: Mapped[str] = mapped_column(String(60))
+    action: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(254), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

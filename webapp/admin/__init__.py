@@ -1,0 +1,167 @@
+"""Admin area: users and roles, background jobs, the model registry, the audit log."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from core import db
+from core.models import ROLES, AuditLog, JobRun, ModelVersion, User
+from jobs import queue, tasks
+from ml import lifecycle
+from ml.registry import RegistryError
+from webapp.auth import role_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+@bp.get("/")
+@role_required("admin")
+def index():
+    counts = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
+    production = {task: ModelVersion.production(task) for task in lifecycle.available_tasks()}
+    queue.reconcile()
+    return render_template("admin/index.html", counts=counts, production=production, runs=JobRun.recent(5))
+
+
+@bp.get("/users")
+@role_required("admin")
+def users():
+    return render_template("admin/users.html", users=db.session.scalars(select(User).order_by(User.email)), roles=ROLES)
+
+
+@bp.post("/users")
+@role_required("admin")
+def create_user():
+    password = request.form.get("password") or _new_password()
+    try:
+        user = User.create(request.form.get("email", ""), request.form.get("role", ""), password, request.form.get("name", ""))
+        db.session.flush()
+    except ValueError as exc:
+        db.session.rollback()
+        flash(f"User not created: {exc}.", "danger")
+        return redirect(url_for("admin.users"))
+    AuditLog.record(current_user.id, "user_created", user.email, role=user.role)
+    db.session.commit()
+    shown = "" if request.form.get("password") else f" Their password (shown once): {password}"
+    flash(f"Created {user.email} ({user.role}).{shown}", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>")
+@role_required("admin")
+def update_user(user_id: int):
+    user = db.session.get(User, user_id) or _not_found("user")
+    action = request.form.get("action")
+    if user.id == current_user.id and action in ("disable", "role"):
+        flash("You cannot disable yourself or change your own role.", "warning")
+        return redirect(url_for("admin.users"))
+    if action == "role" and request.form.get("role") in ROLES:
+        user.role = request.form["role"]
+        message = f"{user.email} is now {user.role}."
+    elif action in ("disable", "enable"):
+        user.active = action == "enable"
+        message = f"{user.email} is {'enabled' if user.active else 'disabled'}."
+    elif action == "reset":
+        password = _new_password()
+        user.set_password(password)
+        message = f"New password for {user.email} (shown once): {password}"
+    else:
+        flash("Unknown action.", "danger")
+        return redirect(url_for("admin.users"))
+    AuditLog.record(current_user.id, f"user_{action}", user.email, role=user.role)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.get("/jobs")
+@role_required("admin")
+def jobs():
+    queue.reconcile()
+    return render_template("admin/jobs.html", runs=JobRun.recent(50), tasks=lifecycle.available_tasks())
+
+
+@bp.get("/jobs.json")
+@role_required("admin")
+def jobs_json():
+    queue.reconcile()
+    runs = []
+    for run in JobRun.recent(50):
+        row = run.as_dict()
+        row["progress"], row["message"] = queue.live_progress(run)
+        runs.append(row)
+    return jsonify(runs=runs)
+
+
+@bp.post("/jobs/retrain")
+@role_required("admin")
+def retrain():
+    task = request.form.get("task", "")
+    if task not in lifecycle.available_tasks():
+        flash(f"Unknown task {task!r}.", "danger")
+        return redirect(url_for("admin.jobs"))
+    try:
+        run = tasks.enqueue_retrain(task, current_user.email)
+    except queue.QueueUnavailableError as exc:
+        flash(f"Retraining {task} could not start: {exc}. The failed run is listed below.", "danger")
+        return redirect(url_for("admin.jobs"))
+    AuditLog.record(current_user.id, "retrain_requested", task, run_id=run.id)
+    db.session.commit()
+    flash(f"Retraining {task} queued (run {run.id}).", "success")
+    return redirect(url_for("admin.jobs"))
+
+
+@bp.get("/models")
+@role_required("admin")
+def models():
+    versions = ModelVersion.for_task(request.args.get("task") or None)
+    return render_template("admin/models.html", versions=versions, tasks=lifecycle.available_tasks())
+
+
+@bp.post("/models/<int:version_id>/promote")
+@role_required("admin")
+def promote(version_id: int):
+    version = db.session.get(ModelVersion, version_id) or _not_found("model version")
+    try:
+        lifecycle.promote(version, note=f"promoted by {current_user.email}")
+    except RegistryError as exc:
+        db.session.rollback()
+        flash(f"Not promoted: {exc}.", "danger")
+        return redirect(url_for("admin.models"))
+    AuditLog.record(current_user.id, "model_promoted", f"{version.task} v{version.version}")
+    db.session.commit()
+    flash(f"{version.task} v{version.version} is now in production.", "success")
+    return redirect(url_for("admin.models"))
+
+
+@bp.post("/models/<task>/rollback")
+@role_required("admin")
+def rollback(task: str):
+    try:
+        version = lifecycle.rollback(task)
+    except RegistryError as exc:
+        db.session.rollback()
+        flash(f"Not rolled back: {exc}.", "danger")
+        return redirect(url_for("admin.models"))
+    AuditLog.record(current_user.id, "model_rolled_back", f"{task} v{version.version}")
+    db.session.commit()
+    flash(f"{task} rolled back to v{version.version}.", "success")
+    return redirect(url_for("admin.models"))
+
+
+@bp.get("/audit")
+@role_required("admin")
+def audit():
+    entries = db.session.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(200))
+    return render_template("admin/audit.html", entries=entries)
+
+
+def _new_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def _not_found(what: str):
+    abort(404, description=f"no such {what}")

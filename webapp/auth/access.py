@@ -1,0 +1,120 @@
+"""Who may open what. Admin may open everything; each other role its own audience."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import Flask, abort, jsonify, redirect, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from core import db
+from core.models import ApiToken, User
+from webapp.extensions import login_manager
+
+# URL prefix -> role, for the Dash apps (whose internal routes cannot carry decorators).
+AUDIENCES = {"/faculty/": "faculty", "/facilities/": "facilities", "/ministry/": "ministry"}
+
+# (label, path, role) in navigation order.
+SECTIONS = (
+    ("Faculty", "/faculty/", "faculty"),
+    ("Facilities", "/facilities/", "facilities"),
+    ("Ministry", "/ministry/", "ministry"),
+    ("Image upload", "/upload/", "faculty"),
+    ("Admin", "/admin/", "admin"),
+)
+DASH_CSRF_COOKIE = "_csrf_token"  # Dash 4.2+ reads this cookie and sends it as X-CSRFToken
+
+
+def home_for(user: User) -> str:
+    return "/admin/" if user.role == "admin" else f"/{user.role}/"
+
+
+def visible_sections(user: User) -> list[tuple[str, str]]:
+    return [(label, path) for label, path, role in SECTIONS if user.may(role)]
+
+
+def role_required(role: str) -> Callable:
+    """Route decorator: 401/redirect when anonymous, 403 when the role may not open it ("any": signed in)."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            refusal = _refusal(role)
+            return refusal if refusal is not None else view(*args, **kwargs)
+
+        guarded.required_role = role
+        return guarded
+
+    return decorate
+
+
+def install_guards(app: Flask) -> None:
+    """Guard every Dash route (pages, layout, dependencies, callbacks, assets) by its audience prefix."""
+
+    @app.before_request
+    def _guard_dash():
+        role = _audience_role(request.path)
+        return _refusal(role) if role else None
+
+    @app.after_request
+    def _dash_csrf_cookie(response):
+        if _audience_role(request.path) and current_user.is_authenticated:
+            response.set_cookie(
+                DASH_CSRF_COOKIE,
+                generate_csrf(),
+                samesite="Lax",
+                secure=app.config["SESSION_COOKIE_SECURE"],
+                httponly=False,  # the Dash renderer must read it
+            )
+        return response
+
+    @login_manager.user_loader
+    def _load_user(user_id: str) -> User | None:
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+    @login_manager.request_loader
+    def _load_user_from_token(req) -> User | None:
+        header = req.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return None
+        token = ApiToken.find_active(header.removeprefix("Bearer ").strip())
+        if token is None:
+            return None
+        token.last_used_at = db.utcnow()
+        db.session.commit()
+        return token.user
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to open that page."
+    login_manager.session_protection = "strong"
+
+
+def _audience_role(path: str) -> str | None:
+    for prefix, role in AUDIENCES.items():
+        if path.startswith(prefix) or path == prefix.rstrip("/"):
+            return role
+    return None
+
+
+def _refusal(role: str):
+    if not current_user.is_authenticated:
+        if _wants_json():
+            return jsonify(error="sign in first"), 401
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if role != "any" and not current_user.may(role):
+        if _wants_json():
+            return jsonify(error=f"the {current_user.role} role may not open this"), 403
+        abort(403)
+    return None
+
+
+def _wants_json() -> bool:
+    return (
+        "/_dash-" in request.path
+        or request.path.startswith("/api/")
+        or request.accept_mimetypes.best == "application/json"
+        or request.method != "GET"
+    )

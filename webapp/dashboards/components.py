@@ -1,0 +1,80 @@
+"""Shared Dash pieces: the app factory every audience uses, the navbar, KPI cards, empty states."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import dash_bootstrap_components as dbc
+from dash import Dash, dcc, html
+from flask import Flask
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from webapp.auth import visible_sections
+
+STYLESHEETS = ["/static/vendor/bootstrap.min.css", "/static/css/aula.css"]
+
+
+def make_dash(server: Flask, prefix: str, title: str, body: Callable[[], html.Div]) -> Dash:
+    """A Dash app at `prefix` whose layout is the shared navbar plus `body()`, built per page load."""
+    app = Dash(
+        __name__,
+        server=server,
+        url_base_pathname=prefix,
+        title=f"{title} · Aula",
+        external_stylesheets=STYLESHEETS,
+        suppress_callback_exceptions=True,
+        serve_locally=True,  # the machine may have no internet; every asset comes from this server
+        update_title=None,
+    )
+    app.layout = lambda: html.Div([navbar(), dbc.Container(body(), fluid=True, className="py-3")])
+    return app
+
+
+def navbar() -> dbc.Navbar:
+    brand = html.A("Aula", href="/", className="navbar-brand fw-semibold")
+    if not current_user.is_authenticated:  # Dash validates the layout once outside any user's request
+        return dbc.Navbar(dbc.Container([brand], fluid=True), color="primary", dark=True)
+    links = [
+        dbc.NavItem(dbc.NavLink(label, href=path, external_link=True)) for label, path in visible_sections(current_user)
+    ]
+    sign_out = html.Form(
+        [
+            dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+            html.Button("Sign out", className="btn btn-outline-light btn-sm", type="submit"),
+        ],
+        method="POST",
+        action="/logout",
+        className="d-inline",
+    )
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                brand,
+                dbc.Nav(links, className="me-auto", navbar=True),
+                html.Span(f"{current_user.email} · {current_user.role}", className="navbar-text text-white-50 me-3"),
+                sign_out,
+            ],
+            fluid=True,
+        ),
+        color="primary",
+        dark=True,
+    )
+
+
+def kpi_card(label: str, value: str, id_: str | None = None, hint: str = "") -> dbc.Card:
+    value_props = {"id": id_} if id_ else {}
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div(label, className="kpi-label"),
+                html.Div(value, className="kpi-value", **value_props),
+                html.Small(hint, className="text-muted") if hint else None,
+            ]
+        ),
+        className="kpi-card h-100",
+    )
+
+
+def empty_state(title: str, text: str) -> dbc.Alert:
+    return dbc.Alert([html.H2(title, className="h5"), html.P(text, className="mb-0")], color="secondary")

@@ -8,10 +8,10 @@ from functools import lru_cache
 
 import redis
 from rq import Queue
-from sqlalchemy import select
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
+from sqlalchemy import select
 
 from core.db import session, utcnow
 from core.models import JobRun

@@ -6,6 +6,7 @@ background and persists to the data directory, like a laptop's own server would.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -63,10 +64,8 @@ def stop(data_dir: Path) -> None:
     url = url_for(data_dir)
     if not _answers(url):
         return
-    try:
+    with contextlib.suppress(redis.ConnectionError):  # shutdown closes the connection it came on
         redis.Redis.from_url(url).shutdown(save=True)
-    except redis.ConnectionError:
-        pass  # shutdown closes the connection it came on
 
 
 def _answers(url: str) -> bool:

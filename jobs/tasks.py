@@ -61,7 +61,7 @@ def tracked(run_id: int, work: Callable[[Progress], dict]) -> dict:
 
     try:
         result = work(progress)
-    except BaseException as exc:  # noqa: BLE001 - timeouts and kills arrive as BaseException too
+    except BaseException as exc:
         db.session.rollback()
         _mark_failed(run_id, exc)
         raise

@@ -60,7 +60,7 @@ def register(
     return row
 
 
-def promote(version: ModelVersion, *, note: str = "") -> ModelVersion:
+def promote(version: ModelVersion, *, note: str = "", rollback: bool = False) -> ModelVersion:
     """Make `version` the task's production version; the previous one is archived."""
     if version.status == "failed":
         raise RegistryError(f"{version.task} v{version.version} failed and cannot be promoted")
@@ -71,6 +71,8 @@ def promote(version: ModelVersion, *, note: str = "") -> ModelVersion:
     if current is not None:
         current.status = "archived"
         session.flush()  # the one-production index must see the old row leave first
+        if not rollback:
+            version.previous_id = current.id
     version.status = "production"
     version.promoted_at = utcnow()
     if note:
@@ -82,19 +84,10 @@ def promote(version: ModelVersion, *, note: str = "") -> ModelVersion:
 def rollback(task: str) -> ModelVersion:
     """Put back the version that was in production before the current one."""
     current = ModelVersion.production(task)
-    previous = session.scalar(
-        select(ModelVersion)
-        .where(
-            ModelVersion.task == task,
-            ModelVersion.status == "archived",
-            ModelVersion.promoted_at.is_not(None),
-        )
-        .order_by(ModelVersion.promoted_at.desc(), ModelVersion.version.desc())
-    )
+    previous = session.get(ModelVersion, current.previous_id) if current and current.previous_id else None
     if previous is None:
         raise RegistryError(f"{task} has no earlier production version to roll back to")
-    promote(previous, note=f"rolled back from v{current.version}" if current else "rolled back")
-    return previous
+    return promote(previous, note=f"rolled back from v{current.version}", rollback=True)
 
 
 def load(version: ModelVersion, models_dir: Path | None = None) -> Any:

@@ -107,6 +107,16 @@ def clean_tables(request):
             conn.execute(table.delete())
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(request):
+    """Every test client comes from 127.0.0.1: start each test with no login attempts counted."""
+    if "app" in request.fixturenames:
+        from webapp.extensions import limiter
+
+        limiter.reset()
+    yield
+
+
 @pytest.fixture
 def users(app):
     from core import db

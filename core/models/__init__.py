@@ -2,10 +2,10 @@
 
 from core.models.academic import (
     Course,
+    Enrollment,
     ImportBatch,
     Intervention,
     MappingPreset,
-    Enrollment,
     RecommendationRule,
     RiskPrediction,
     Student,

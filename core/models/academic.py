@@ -132,9 +132,7 @@ class RiskPrediction(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
-    model_version_id: Mapped[int] = mapped_column(
-        ForeignKey("model_versions.id", ondelete="CASCADE"), index=True
-    )
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), index=True)
     checkpoint: Mapped[str] = mapped_column(String(20))
     probability: Mapped[float] = mapped_column(Float)
     at_risk: Mapped[bool] = mapped_column(Boolean)

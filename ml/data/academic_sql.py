@@ -34,7 +34,9 @@ def save_reference(
             Course, "code", courses.rename(columns={"course_code": "code"}), ["name", "department", "pass_mark"]
         )
     if students is not None:
-        _insert_missing(Student, "external_id", students.rename(columns={"student_id": "external_id"}), list(STUDENT_FIELDS))
+        _insert_missing(
+            Student, "external_id", students.rename(columns={"student_id": "external_id"}), list(STUDENT_FIELDS)
+        )
 
 
 def save_records(records: pd.DataFrame, *, import_batch_id: int | None = None) -> int:
@@ -113,7 +115,7 @@ def load_records(*, terms: list[str] | None = None, enrollment_ids: bool = True)
     frame["is_current"] = frame["term_code"].isin(current)
     frame["pass_mark"] = frame["pass_mark"].fillna(DEFAULT_PASS_MARK).astype(float)
     frame["passed"] = frame["passed"].astype("boolean")
-    for name in SIGNAL_NAMES + ["final_grade", "age", "prior_gpa"]:
+    for name in [*SIGNAL_NAMES, "final_grade", "age", "prior_gpa"]:
         frame[name] = frame[name].astype(float)
     frame = _expand_extras(frame)
     if not enrollment_ids:
@@ -123,7 +125,10 @@ def load_records(*, terms: list[str] | None = None, enrollment_ids: bool = True)
 
 def term_order() -> list[str]:
     """Term codes oldest first: by start date, else by the year and part read from the code."""
-    return [term.code for term in sorted(Term.ordered(), key=lambda term: (term.start_date or _date_from_code(term.code), term.code))]
+    return [
+        term.code
+        for term in sorted(Term.ordered(), key=lambda term: (term.start_date or _date_from_code(term.code), term.code))
+    ]
 
 
 def _date_from_code(code: str) -> date:
@@ -193,7 +198,9 @@ def _extras(records: pd.DataFrame) -> list[dict | None]:
     if not columns:
         return [None] * len(records)
     values = records[columns].astype(object).where(records[columns].notna(), None)
-    return [{k.removeprefix("x_"): v for k, v in row.items() if v is not None} or None for row in values.to_dict("records")]
+    return [
+        {k.removeprefix("x_"): v for k, v in row.items() if v is not None} or None for row in values.to_dict("records")
+    ]
 
 
 def _weekly(weeks) -> list | None:

@@ -23,7 +23,11 @@ def required_role(app, rule) -> str | None:
     return None
 
 
-SAMPLE_VALUES = {"task": "at_risk", "package_name": "dash", "fingerprinted_path": "dash-renderer/build/dash_renderer.min.js"}
+SAMPLE_VALUES = {
+    "task": "at_risk",
+    "package_name": "dash",
+    "fingerprinted_path": "dash-renderer/build/dash_renderer.min.js",
+}
 
 
 def sample_path(rule) -> str:
@@ -57,7 +61,7 @@ def request_as(client, method: str, path: str):
 
 
 def test_anonymous_gets_401_or_login_redirect_everywhere(app, client):
-    for rule, method, path in routes(app):
+    for _rule, method, path in routes(app):
         response = request_as(client, method, path)
         assert response.status_code in (401, 302), (path, response.status_code)
         if response.status_code == 302:

@@ -17,6 +17,7 @@ from webapp.auth import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+
 @bp.get("/")
 @role_required("admin")
 def index():
@@ -37,7 +38,9 @@ def users():
 def create_user():
     password = request.form.get("password") or _new_password()
     try:
-        user = User.create(request.form.get("email", ""), request.form.get("role", ""), password, request.form.get("name", ""))
+        user = User.create(
+            request.form.get("email", ""), request.form.get("role", ""), password, request.form.get("name", "")
+        )
         db.session.flush()
     except ValueError as exc:
         db.session.rollback()

@@ -34,7 +34,7 @@ def main() -> int:
     children = [
         subprocess.Popen(
             [str(BIN / "gunicorn"), "wsgi:app", "--bind", f"{host}:{port}", "--workers", "2", "--threads", "4",
-             "--timeout", "120", "--access-logfile", "-"],
+             "--timeout", "120", "--access-logfile", "-", "--no-control-socket"],
             cwd=ROOT,
         ),
         subprocess.Popen([*flask, "worker"], cwd=ROOT),

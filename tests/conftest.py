@@ -91,13 +91,7 @@ def app(migrated, redis_url, data_dir):
     yield app
 
 
-@pytest.fixture(autouse=True)
-def clean_tables(request):
-    """Every test that touches the database starts from empty tables."""
-    if "app" not in request.fixturenames and "migrated" not in request.fixturenames:
-        yield
-        return
-    yield
+def empty_tables() -> None:
     from core import db
     from core.db import Base
 
@@ -105,6 +99,16 @@ def clean_tables(request):
     with db.engine().begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def clean_tables(request):
+    """Every test that touches the database leaves empty tables behind, except in `shared_data` modules,
+    whose module fixture seeds once and empties the tables when the module is done."""
+    uses_db = "app" in request.fixturenames or "migrated" in request.fixturenames
+    yield
+    if uses_db and request.node.get_closest_marker("shared_data") is None:
+        empty_tables()
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 
 from core.db import engine, session
-from core.models import Course, Enrollment, Student, Term
+from core.models import Course, Enrollment, ImportBatch, Student, Term
 from ml.data.academic_fields import DEFAULT_PASS_MARK, SIGNALS, STUDENT_FIELDS
 
 SIGNAL_NAMES = [s.name for s in SIGNALS]
@@ -85,8 +85,43 @@ def save_records(records: pd.DataFrame, *, import_batch_id: int | None = None) -
     return len(rows)
 
 
-def load_records(*, terms: list[str] | None = None, enrollment_ids: bool = True) -> pd.DataFrame:
-    """The records frame (see ml.data.academic_fields) for all terms, or for `terms`."""
+def store_import(records: pd.DataFrame, *, filename: str, mapping: dict, uploaded_by: str, n_rows: int) -> ImportBatch:
+    """Save the valid rows of one uploaded file and its ImportBatch row in one transaction."""
+    batch = ImportBatch(
+        filename=filename[:255],
+        uploaded_by=uploaded_by,
+        rows_total=n_rows,
+        rows_valid=len(records),
+        rows_invalid=n_rows - len(records),
+        mapping=mapping,
+    )
+    try:
+        session.add(batch)
+        session.flush()
+        save_records(records.drop(columns=["source_row"], errors="ignore"), import_batch_id=batch.id)
+        mark_current_term()
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return batch
+
+
+def mark_current_term() -> None:
+    """The current term is the latest one with enrollments whose outcome is not known yet."""
+    open_terms = set(session.scalars(select(Term.code).join(Enrollment).where(Enrollment.passed.is_(None)).distinct()))
+    order = term_order()
+    current = next((code for code in reversed(order) if code in open_terms), None)
+    session.execute(update(Term).values(is_current=Term.code == current if current else False))
+
+
+def load_records(
+    *, terms: list[str] | None = None, enrollments: list[int] | None = None, with_ids: bool = True
+) -> pd.DataFrame:
+    """The records frame (see ml.data.academic_fields): all of it, or only `terms` / `enrollments`.
+
+    `with_ids` keeps the `enrollment_id` column (the link back to the stored row).
+    """
     e, s, c, t = Enrollment.__table__, Student.__table__, Course.__table__, Term.__table__
     query = (
         select(
@@ -107,6 +142,8 @@ def load_records(*, terms: list[str] | None = None, enrollment_ids: bool = True)
     )
     if terms:
         query = query.where(t.c.code.in_(terms))
+    if enrollments:
+        query = query.where(e.c.id.in_(enrollments))
     with engine().connect() as conn:
         frame = pd.read_sql(query, conn)
     order = term_order()
@@ -118,7 +155,7 @@ def load_records(*, terms: list[str] | None = None, enrollment_ids: bool = True)
     for name in [*SIGNAL_NAMES, "final_grade", "age", "prior_gpa"]:
         frame[name] = frame[name].astype(float)
     frame = _expand_extras(frame)
-    if not enrollment_ids:
+    if not with_ids:
         frame = frame.drop(columns="enrollment_id")
     return frame.sort_values(["term_index", "course_code", "student_id"], kind="stable").reset_index(drop=True)
 

@@ -28,6 +28,7 @@ def make_dash(server: Flask, prefix: str, title: str, body: Callable[[], html.Di
         update_title=None,
     )
     app.layout = lambda: html.Div([navbar(), dbc.Container(body(), fluid=True, className="py-3")])
+    server.extensions.setdefault("dash_apps", {})[prefix] = app
     return app
 
 

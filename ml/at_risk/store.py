@@ -1,0 +1,296 @@
+"""Stored at-risk predictions, interventions and recommendation rules, and the reads the faculty view needs.
+
+Predictions are written once per production version (at promotion) so that every dashboard click is a
+read of indexed rows, never a model run.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import and_, case, delete, func, insert, select, update
+
+from core.db import engine, session
+from core.models import (
+    Course,
+    Enrollment,
+    Intervention,
+    ModelVersion,
+    RecommendationRule,
+    RiskPrediction,
+    Student,
+    Term,
+)
+from core.models.academic import INTERVENTION_ACTIONS
+from ml.at_risk.recommend import DEFAULT_RULES, validate_rules
+from ml.data.academic_sql import load_records, term_order
+
+BATCH = 5000
+GRID_LIMIT = 2000  # rows sent to the browser for "all courses"; the CSV export has them all
+
+
+def publish_predictions(version: ModelVersion, model: Any) -> int:
+    """Score the current term at every checkpoint with `version` and store the rows; returns rows written."""
+    current = load_records()
+    current = current[current["is_current"] & current["passed"].isna()]
+    session.execute(delete(RiskPrediction).where(RiskPrediction.model_version_id == version.id))
+    rules = effective_rules(model.rules)
+    written = 0
+    for checkpoint in model.checkpoints if not current.empty else []:
+        scored = model.predict(current.drop(columns="enrollment_id"), checkpoint, rules=rules)
+        rows = pd.DataFrame(
+            {
+                "enrollment_id": current["enrollment_id"].astype(int).to_numpy(),
+                "model_version_id": version.id,
+                "checkpoint": checkpoint,
+                "probability": scored["probability"].astype(float).round(4).to_numpy(),
+                "at_risk": scored["at_risk"].astype(bool).to_numpy(),
+                "risk_band": scored["risk_band"].to_numpy(),
+                "segment": scored["segment"].to_numpy(),
+                "recommendation": scored["recommendation"].to_numpy(),
+                "reasons": scored["reasons"].to_numpy(),
+            }
+        ).to_dict("records")
+        for start in range(0, len(rows), BATCH):
+            session.execute(insert(RiskPrediction), _plain(rows[start : start + BATCH]))
+        written += len(rows)
+    session.commit()
+    return written
+
+
+def current_term() -> Term | None:
+    terms = {t.code: t for t in Term.ordered()}
+    current = [code for code in term_order() if terms[code].is_current]
+    return terms[current[-1]] if current else None
+
+
+def courses_in_term(term_code: str) -> list[tuple[str, str]]:
+    query = (
+        select(Course.code, Course.name)
+        .join(Enrollment, Enrollment.course_id == Course.id)
+        .join(Term, Term.id == Enrollment.term_id)
+        .where(Term.code == term_code)
+        .group_by(Course.code, Course.name)
+        .order_by(Course.code)
+    )
+    return [(code, name) for code, name in session.execute(query)]
+
+
+def predictions(
+    version_id: int, term_code: str, checkpoint: str, course_code: str | None = None, limit: int | None = GRID_LIMIT
+) -> pd.DataFrame:
+    """Stored predictions, riskiest first, with the signals the grid and scatter show (`limit` rows at most)."""
+    e, s, c, t, p = (m.__table__ for m in (Enrollment, Student, Course, Term, RiskPrediction))
+    quiz_mean = _row_mean(e.c.quiz_1, e.c.quiz_2, e.c.quiz_3)
+    query = (
+        select(
+            p.c.enrollment_id,
+            s.c.external_id.label("student_id"),
+            c.c.code.label("course_code"),
+            func.round(p.c.probability * 100, 1).label("risk_pct"),
+            p.c.at_risk,
+            p.c.risk_band,
+            p.c.segment,
+            p.c.recommendation,
+            p.c.reasons,
+            e.c.attendance_w8.label("attendance_pct"),
+            quiz_mean.label("quiz_avg"),
+            e.c.midterm,
+            e.c.lms_minutes_w8.label("lms_minutes"),
+        )
+        .join(e, e.c.id == p.c.enrollment_id)
+        .join(s, s.c.id == e.c.student_id)
+        .join(c, c.c.id == e.c.course_id)
+        .join(t, t.c.id == e.c.term_id)
+        .where(p.c.model_version_id == version_id, p.c.checkpoint == checkpoint, t.c.code == term_code)
+        .order_by(p.c.probability.desc())
+    )
+    if course_code:
+        query = query.where(c.c.code == course_code)
+    if limit:
+        query = query.limit(limit)
+    with engine().connect() as conn:
+        frame = pd.read_sql(query, conn)
+    return frame.round({"attendance_pct": 1, "quiz_avg": 1, "midterm": 1, "lms_minutes": 0})
+
+
+def summary(version_id: int, term_code: str, checkpoint: str, course_code: str | None = None) -> dict:
+    """Counts over every stored prediction of the selection: students, per band, per segment, a histogram."""
+    p, e, c, t = (m.__table__ for m in (RiskPrediction, Enrollment, Course, Term))
+    bucket = func.floor(p.c.probability * 20)
+    base = (
+        select(p.c.risk_band, p.c.segment, bucket.label("bucket"), func.count().label("n"))
+        .join(e, e.c.id == p.c.enrollment_id)
+        .join(t, t.c.id == e.c.term_id)
+        .where(p.c.model_version_id == version_id, p.c.checkpoint == checkpoint, t.c.code == term_code)
+        .group_by(p.c.risk_band, p.c.segment, bucket)
+    )
+    if course_code:
+        base = base.join(c, c.c.id == e.c.course_id).where(c.c.code == course_code)
+    with engine().connect() as conn:
+        frame = pd.read_sql(base, conn)
+    histogram = frame.groupby("bucket")["n"].sum().reindex(range(21), fill_value=0)
+    histogram.iloc[19] += histogram.iloc[20]  # probability 1.0 belongs to the last bin
+    return {
+        "students": int(frame["n"].sum()),
+        "bands": {band: int(n) for band, n in frame.groupby("risk_band")["n"].sum().items()},
+        "segments": {segment: int(n) for segment, n in frame.groupby("segment")["n"].sum().items()},
+        "histogram": [int(n) for n in histogram.iloc[:20]],
+    }
+
+
+def pass_rate_trend(course_code: str | None = None) -> pd.DataFrame:
+    """Pass rate per past term (all courses or one)."""
+    query = (
+        select(
+            Term.code.label("term_code"),
+            func.avg(case((Enrollment.passed.is_(True), 1.0), else_=0.0)).label("pass_rate"),
+            func.count().label("students"),
+        )
+        .join(Term, Term.id == Enrollment.term_id)
+        .where(Enrollment.passed.is_not(None))
+        .group_by(Term.code)
+    )
+    if course_code:
+        query = query.join(Course, Course.id == Enrollment.course_id).where(Course.code == course_code)
+    with engine().connect() as conn:
+        frame = pd.read_sql(query, conn)
+    order = {code: i for i, code in enumerate(term_order())}
+    return frame.assign(order=frame["term_code"].map(order)).sort_values("order").drop(columns="order")
+
+
+def student_panel(enrollment_id: int) -> dict:
+    """The student of an enrollment: who they are, their history of courses, weekly attendance here."""
+    enrollment = session.get(Enrollment, enrollment_id)
+    if enrollment is None:
+        raise LookupError(f"no enrollment {enrollment_id}")
+    student = enrollment.student
+    history = session.execute(
+        select(Term.code, Course.code, Enrollment.final_grade, Enrollment.passed)
+        .join(Term, Term.id == Enrollment.term_id)
+        .join(Course, Course.id == Enrollment.course_id)
+        .where(Enrollment.student_id == student.id)
+    ).all()
+    order = {code: i for i, code in enumerate(term_order())}
+    return {
+        "student_id": student.external_id,
+        "age": student.age,
+        "sex": student.sex,
+        "programme": student.programme,
+        "prior_gpa": student.prior_gpa,
+        "course_code": enrollment.course.code,
+        "term_code": enrollment.term.code,
+        "attendance_weekly": enrollment.attendance_weekly or [],
+        "history": sorted(
+            [
+                {"term": term, "course": course, "final_grade": grade, "passed": passed}
+                for term, course, grade, passed in history
+            ],
+            key=lambda row: (order.get(row["term"], -1), row["course"]),
+        ),
+    }
+
+
+def record_intervention(enrollment_id: int, action: str, action_date: date, note: str, created_by: str) -> None:
+    if action not in INTERVENTION_ACTIONS:
+        raise ValueError(f"action must be one of {', '.join(INTERVENTION_ACTIONS)}")
+    if session.get(Enrollment, enrollment_id) is None:
+        raise ValueError("choose a student in the list first")
+    session.add(
+        Intervention(
+            enrollment_id=enrollment_id,
+            action=action,
+            action_date=action_date,
+            note=note.strip()[:2000],
+            created_by=created_by,
+        )
+    )
+    session.commit()
+
+
+def interventions(
+    *, enrollment_id: int | None = None, course_code: str | None = None, action: str | None = None
+) -> pd.DataFrame:
+    """Recorded interventions, newest first, with the outcome once the term has closed."""
+    i, e, s, c, t = (m.__table__ for m in (Intervention, Enrollment, Student, Course, Term))
+    outcome = case((e.c.passed.is_(True), "passed"), (e.c.passed.is_(False), "failed"), else_="term open")
+    query = (
+        select(
+            i.c.id,
+            i.c.action_date,
+            s.c.external_id.label("student_id"),
+            c.c.code.label("course_code"),
+            t.c.code.label("term_code"),
+            i.c.action,
+            i.c.note,
+            i.c.created_by,
+            outcome.label("outcome"),
+        )
+        .join(e, e.c.id == i.c.enrollment_id)
+        .join(s, s.c.id == e.c.student_id)
+        .join(c, c.c.id == e.c.course_id)
+        .join(t, t.c.id == e.c.term_id)
+        .order_by(i.c.action_date.desc(), i.c.id.desc())
+    )
+    conditions = [
+        cond
+        for cond in (
+            i.c.enrollment_id == enrollment_id if enrollment_id else None,
+            c.c.code == course_code if course_code else None,
+            i.c.action == action if action else None,
+        )
+        if cond is not None
+    ]
+    if conditions:
+        query = query.where(and_(*conditions))
+    with engine().connect() as conn:
+        frame = pd.read_sql(query, conn)
+    frame["action_date"] = frame["action_date"].astype(str)
+    return frame
+
+
+def effective_rules(model_rules: dict | None = None) -> dict[str, dict[str, str]]:
+    """The model's recommendation table with faculty's edits on top."""
+    rules = {band: dict(actions) for band, actions in (model_rules or DEFAULT_RULES).items()}
+    for rule in session.scalars(select(RecommendationRule)):
+        rules.setdefault(rule.risk_band, {})[rule.segment] = rule.action
+    return validate_rules(rules)
+
+
+def save_rule(risk_band: str, segment: str, action: str, updated_by: str) -> int:
+    """Store an edited rule and apply it to stored predictions at once; returns the rows updated."""
+    action = action.strip()
+    if not action:
+        raise ValueError("the recommendation text is empty")
+    validate_rules({risk_band: {segment: action}})
+    rule = session.scalar(
+        select(RecommendationRule).where(
+            RecommendationRule.risk_band == risk_band, RecommendationRule.segment == segment
+        )
+    )
+    if rule is None:
+        session.add(RecommendationRule(risk_band=risk_band, segment=segment, action=action, updated_by=updated_by))
+    else:
+        rule.action, rule.updated_by = action, updated_by
+    target = RiskPrediction.risk_band == risk_band
+    if segment != "*":
+        target = and_(target, RiskPrediction.segment == segment)
+    result = session.execute(update(RiskPrediction).where(target).values(recommendation=action))
+    session.commit()
+    return result.rowcount
+
+
+def _row_mean(*columns):
+    present = sum(case((col.is_not(None), 1), else_=0) for col in columns)
+    total = sum(func.coalesce(col, 0) for col in columns)
+    return case((present > 0, total / present), else_=None)
+
+
+def _plain(rows: list[dict]) -> list[dict]:
+    for row in rows:
+        row["enrollment_id"] = int(row["enrollment_id"])
+        row["at_risk"] = bool(row["at_risk"])
+        row["probability"] = float(row["probability"])
+    return rows

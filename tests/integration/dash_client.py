@@ -1,0 +1,48 @@
+"""Call a Dash callback the way the browser does: POST /<prefix>/_dash-update-component."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import csrf_token
+
+
+def find_callback(dash_app, output: str) -> tuple[str, dict]:
+    """The callback whose outputs include `output` ("component.property")."""
+    for key, spec in dash_app.callback_map.items():
+        if output in output_names(key):
+            return key, spec
+    raise KeyError(f"no callback outputs {output}")
+
+
+def call(client, dash_app, prefix: str, output: str, values: dict) -> tuple[int, dict]:
+    """POST a callback with `values` {"component.property": value} for its inputs and states."""
+    key, spec = find_callback(dash_app, output)
+    outputs = [dict(zip(("id", "property"), o.rsplit(".", 1), strict=True)) for o in output_names(key)]
+
+    def item(dependency: dict) -> dict | list:
+        if dependency["id"].startswith("{"):  # pattern-matching (ALL): a list of (id dict, value) pairs
+            pattern = json.loads(dependency["id"])
+            pairs = values.get(f"{pattern['type']}.{dependency['property']}", [])
+            return [{"id": i, "property": dependency["property"], "value": v} for i, v in pairs]
+        return {**dependency, "value": values.get(f"{dependency['id']}.{dependency['property']}")}
+
+    body = {
+        "output": key,
+        "outputs": outputs if key.startswith("..") else outputs[0],
+        "inputs": [item(d) for d in spec["inputs"]],
+        "state": [item(d) for d in spec.get("state", [])],
+        "changedPropIds": [f"{d['id']}.{d['property']}" for d in spec["inputs"]],
+    }
+    response = client.post(f"{prefix}_dash-update-component", json=body, headers={"X-CSRFToken": csrf_token(client)})
+    return response.status_code, (response.get_json(silent=True) or {})
+
+
+def output_names(key: str) -> list[str]:
+    """Dash keys a multi-output callback as "..a.prop...b.prop..", a single one as "a.prop"."""
+    return key[2:-2].split("...") if key.startswith("..") else [key]
+
+
+def dash_app_at(flask_app, prefix: str):
+    """The Dash app mounted at `prefix` (kept on the Flask app by the dashboards package)."""
+    return flask_app.extensions["dash_apps"][prefix]

@@ -1,0 +1,264 @@
+"""The faculty view's callbacks, called over HTTP as the browser calls them, on a small trained dataset."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from sqlalchemy import func, select
+
+from core import db
+from core.models import Enrollment, ImportBatch, Intervention, ModelVersion, RiskPrediction
+from ml import lifecycle
+from ml.at_risk import store
+from ml.data.academic import generate_academic
+from ml.data.academic_sql import save_records, save_reference
+from tests.conftest import empty_tables
+from tests.integration.dash_client import call, dash_app_at
+
+pytestmark = pytest.mark.shared_data
+PREFIX = "/faculty/"
+
+
+@pytest.fixture(scope="module")
+def trained(app):
+    data = generate_academic(n_students=500, n_courses=16, n_terms=4, seed=3)
+    save_reference(terms=data.terms, courses=data.courses, students=data.students)
+    save_records(data.records().assign(attendance_weekly=data.enrollments["attendance_weekly"].to_numpy()))
+    db.session.commit()
+    outcome = lifecycle.retrain("at_risk", requested_by="test")
+    yield {"data": data, "version": outcome.version, "term": store.current_term().code}
+    empty_tables()
+
+
+@pytest.fixture(scope="module")
+def faculty(app, trained):
+    from core.models import User
+    from tests.conftest import sign_in
+
+    User.create("lecturer@test.example", "faculty", "correct-horse-battery")
+    db.session.commit()
+    client = app.test_client()
+    assert sign_in(client, "lecturer@test.example").status_code == 302
+    return client
+
+
+def refresh(app, faculty, trained, course: str = "", checkpoint: str = "midterm"):
+    status, body = call(
+        faculty,
+        dash_app_at(app, PREFIX),
+        PREFIX,
+        "risk-grid.rowData",
+        {"term.value": trained["term"], "course.value": course, "checkpoint.value": checkpoint},
+    )
+    assert status == 200, body
+    return body["response"]
+
+
+def test_retraining_published_predictions_for_every_checkpoint(trained):
+    version = ModelVersion.production("at_risk")
+    assert version.id == trained["version"].id
+    checkpoints = db.session.scalars(
+        select(RiskPrediction.checkpoint).where(RiskPrediction.model_version_id == version.id).distinct()
+    )
+    assert set(checkpoints) == {"week_4", "week_8", "midterm"}
+
+
+def test_at_risk_list_is_sorted_riskiest_first_with_reasons(app, faculty, trained):
+    response = refresh(app, faculty, trained)
+    rows = response["risk-grid"]["rowData"]
+    risks = [row["risk_pct"] for row in rows]
+    assert risks == sorted(risks, reverse=True) and len(rows) > 100
+    assert all(row["reasons"] and row["recommendation"] and row["segment"] for row in rows[:20])
+    assert "course median" in rows[0]["reasons"]
+
+
+def test_course_filter_shows_only_that_course(app, faculty, trained):
+    course = trained["data"].enrollments.query("term_code == @trained['term']")["course_code"].iloc[0]
+    rows = refresh(app, faculty, trained, course=course)["risk-grid"]["rowData"]
+    assert rows and {row["course_code"] for row in rows} == {course}
+    expected = int((trained["data"].enrollments.query("term_code == @trained['term']")["course_code"] == course).sum())
+    assert len(rows) == expected
+
+
+def test_kpis_count_the_whole_selection(app, faculty, trained):
+    response = refresh(app, faculty, trained)
+    kpis = str(response["kpis"]["children"])
+    current = int((trained["data"].enrollments["term_code"] == trained["term"]).sum())
+    assert f"{current:,}" in kpis
+
+
+def test_earlier_checkpoint_changes_the_scores(app, faculty, trained):
+    late = refresh(app, faculty, trained, checkpoint="midterm")["risk-grid"]["rowData"]
+    early = refresh(app, faculty, trained, checkpoint="week_4")["risk-grid"]["rowData"]
+    by_id = {row["enrollment_id"]: row["risk_pct"] for row in early}
+    assert any(by_id.get(row["enrollment_id"]) != row["risk_pct"] for row in late[:50])
+
+
+def test_student_panel_shows_history_and_reasons(app, faculty, trained):
+    row = refresh(app, faculty, trained)["risk-grid"]["rowData"][0]
+    status, body = call(
+        faculty,
+        dash_app_at(app, PREFIX),
+        PREFIX,
+        "student-panel.children",
+        {"selected-enrollment.data": row["enrollment_id"], "risk-grid.selectedRows": [row]},
+    )
+    assert status == 200
+    panel = str(body["response"]["student-panel"]["children"])
+    assert row["student_id"] in panel and "Earlier courses" in panel and row["reasons"].split("; ")[0] in panel
+
+
+def intervene(app, faculty, enrollment_id, n_clicks, note="Agreed on a study plan", action="tutoring"):
+    return call(
+        faculty,
+        dash_app_at(app, PREFIX),
+        PREFIX,
+        "intervention-message.children",
+        {
+            "intervention-save.n_clicks": n_clicks,
+            "selected-enrollment.data": enrollment_id,
+            "intervention-action.value": action,
+            "intervention-date.date": "2026-11-02",
+            "intervention-note.value": note,
+        },
+    )
+
+
+def test_intervention_is_recorded_and_listed(app, faculty, trained):
+    enrollment_id = refresh(app, faculty, trained)["risk-grid"]["rowData"][1]["enrollment_id"]
+    status, body = intervene(app, faculty, enrollment_id, n_clicks=1)
+    assert status == 200 and "recorded" in str(body["response"]["intervention-message"])
+    listed = store.interventions(enrollment_id=enrollment_id)
+    assert list(listed["action"]) == ["tutoring"] and listed["outcome"].iloc[0] == "term open"
+    assert listed["created_by"].iloc[0] == "lecturer@test.example"
+
+
+def test_creating_the_form_records_nothing(app, faculty, trained):
+    before = db.session.scalar(select(func.count()).select_from(Intervention))
+    enrollment_id = refresh(app, faculty, trained)["risk-grid"]["rowData"][2]["enrollment_id"]
+    intervene(app, faculty, enrollment_id, n_clicks=None)
+    assert db.session.scalar(select(func.count()).select_from(Intervention)) == before
+
+
+def test_intervention_with_an_unknown_action_is_refused(app, faculty, trained):
+    enrollment_id = refresh(app, faculty, trained)["risk-grid"]["rowData"][3]["enrollment_id"]
+    status, body = intervene(app, faculty, enrollment_id, n_clicks=1, action="detention")
+    assert "action must be one of" in str(body["response"]["intervention-message"])
+    assert store.interventions(enrollment_id=enrollment_id).empty
+
+
+def test_model_quality_compares_with_baselines(app, faculty, trained):
+    status, body = call(
+        faculty, dash_app_at(app, PREFIX), PREFIX, "model-quality.children", {"checkpoint.value": "midterm"}
+    )
+    text = str(body["response"]["model-quality"]["children"])
+    assert status == 200
+    assert "Majority class" in text and "Latest grade below pass mark" in text and "baseline" in text
+
+
+def test_edited_rule_applies_to_stored_predictions(app, faculty, trained):
+    rows = [{"risk_band": "high", "segment": "*", "action": "Call the student today."}]
+    status, body = call(
+        faculty,
+        dash_app_at(app, PREFIX),
+        PREFIX,
+        "rules-message.children",
+        {"rules-save.n_clicks": 1, "rules-grid.rowData": rows},
+    )
+    assert "Saved 1 rule" in str(body["response"])
+    assert store.effective_rules()["high"]["*"] == "Call the student today."
+
+
+def upload_payload(text: str, encoding: str = "utf-8") -> str:
+    return "data:text/csv;base64," + base64.b64encode(text.encode(encoding)).decode()
+
+
+def current_term_csv(trained, rows: int = 40) -> str:
+    records = trained["data"].records().query("is_current").head(rows)
+    columns = ["student_id", "course_code", "attendance_w4", "attendance_w8", "quiz_1", "quiz_2", "midterm"]
+    return records[columns].to_csv(index=False, sep=";")
+
+
+def test_batch_scoring_scores_valid_rows_and_lists_bad_ones(app, faculty, trained):
+    text = current_term_csv(trained) + "S999999;MAT101;abc;50;60;70;80\n"
+    status, body = call(
+        faculty,
+        dash_app_at(app, PREFIX),
+        PREFIX,
+        "batch-result.children",
+        {
+            "batch-upload.contents": upload_payload(text),
+            "batch-upload.filename": "week9.csv",
+            "checkpoint.value": "midterm",
+        },
+    )
+    response = body["response"]
+    result = str(response["batch-result"]["children"])
+    assert status == 200 and "Scored 40 of 41 rows" in result
+    assert "'abc' is not a number" in result
+    assert response["batch-token"]["data"] and response["batch-download-button"]["disabled"] is False
+
+
+def test_batch_scoring_of_a_broken_file_says_why(app, faculty, trained):
+    status, body = call(
+        faculty,
+        dash_app_at(app, PREFIX),
+        PREFIX,
+        "batch-result.children",
+        {"batch-upload.contents": upload_payload("just one column\n1\n2\n"), "batch-upload.filename": "x.csv"},
+    )
+    assert status == 200 and "separator" in str(body["response"]["batch-result"]).lower()
+
+
+def import_file(app, faculty, text: str, fields: dict[str, str], filename: str = "records.csv", **options):
+    dash_app = dash_app_at(app, PREFIX)
+    status, body = call(
+        faculty,
+        dash_app,
+        PREFIX,
+        "import-mapping.children",
+        {"import-upload.contents": upload_payload(text, "latin-1"), "import-upload.filename": filename},
+    )
+    assert status == 200
+    file_info = body["response"]["import-file"]["data"]
+    pairs = [({"type": "import-field", "column": column}, field) for column, field in fields.items()]
+    return call(
+        faculty,
+        dash_app,
+        PREFIX,
+        "import-report.children",
+        {
+            "import-run.n_clicks": 1,
+            "import-file.data": file_info,
+            "import-field.value": pairs,
+            "import-field.id": [(i, i) for i, _ in pairs],
+            "import-score-max.value": options.get("score_max", 20),
+            "import-default-term.value": options.get("default_term"),
+            "import-pass-mark.value": 50,
+            "import-save-as.value": options.get("save_as"),
+        },
+    )
+
+
+def test_import_keeps_valid_rows_and_reports_bad_ones(app, faculty, trained):
+    text = "matricula;disciplina;semestre;faltas;G1;G2;G3\nA1;MAT101;2023-1;4;12;13;14\nA2;MAT101;2023-1;x;9;8;7\nA3;MAT101;2023-1;2;25;10;9\n"
+    fields = {"matricula": "student_id", "disciplina": "course_code", "semestre": "term_code", "faltas": "absences",
+              "G1": "grade_p1", "G2": "grade_p2", "G3": "final_grade"}  # fmt: skip
+    before = db.session.scalar(select(func.count()).select_from(Enrollment))
+    status, body = import_file(app, faculty, text, fields, save_as="Secretaria")
+    report = str(body["response"]["import-report"]["children"])
+    assert status == 200 and "Imported 1 of 3 rows" in report
+    assert "'x' is not a number" in report and "above" in report
+    assert db.session.scalar(select(func.count()).select_from(Enrollment)) == before + 1
+    batch = db.session.scalar(select(ImportBatch).order_by(ImportBatch.id.desc()))
+    assert (batch.rows_total, batch.rows_valid, batch.rows_invalid) == (3, 1, 2)
+    stored = db.session.scalar(select(Enrollment).where(Enrollment.import_batch_id == batch.id))
+    assert (stored.grade_p1, stored.final_grade, stored.passed) == (60.0, 70.0, True)  # 0-20 grades rescaled
+
+
+def test_import_without_a_student_column_writes_nothing(app, faculty, trained):
+    before = db.session.scalar(select(func.count()).select_from(Enrollment))
+    status, body = import_file(app, faculty, "a;b\n1;2\n", {"a": "course_code", "b": "absences"})
+    assert "Nothing imported" in str(body["response"]) and "student_id" in str(body["response"])
+    assert db.session.scalar(select(func.count()).select_from(Enrollment)) == before

@@ -1,0 +1,255 @@
+"""Import an institution's academic records: upload, map columns onto Aula's fields, validate, store."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.db import session
+from core.models import MappingPreset
+from ml.data.academic_fields import SIGNALS_BY_NAME
+from ml.data.academic_import import (
+    CANONICAL_FIELDS,
+    SCALABLE_FIELDS,
+    ColumnMapping,
+    ImportFormatError,
+    MappingError,
+    apply_mapping,
+    read_table,
+    suggest_mapping,
+)
+from ml.data.academic_sql import store_import
+from webapp.uploads import files
+
+KIND = "imports"
+EXTRA, IGNORE = "__extra__", "__ignore__"
+FIELD_OPTIONS = [
+    {"label": "(keep as an extra field)", "value": EXTRA},
+    {"label": "(ignore)", "value": IGNORE},
+] + [
+    {"label": f"{name} — {SIGNALS_BY_NAME[name].label}" if name in SIGNALS_BY_NAME else name, "value": name}
+    for name in CANONICAL_FIELDS
+]
+
+
+def layout() -> html.Div:
+    return html.Div(
+        [
+            html.P(
+                "Bring your institution's records (CSV, semicolon or comma separated, UTF-8 or Latin-1, or Excel). "
+                "Past terms with a known result become training data for the next retraining; rows with problems "
+                "are reported and left out, every valid row is kept.",
+                className="text-muted",
+            ),
+            dcc.Upload(
+                id="import-upload",
+                children=html.Div(["Drop a file here or ", html.A("choose one")]),
+                className="border border-2 border-secondary-subtle rounded p-4 text-center mb-3",
+                max_size=files.MAX_UPLOAD_BYTES,
+                accept=".csv,.txt,.tsv,.xlsx",
+            ),
+            dcc.Store(id="import-file"),
+            dcc.Loading(html.Div(id="import-mapping")),
+            dcc.Loading(html.Div(id="import-report", className="mt-3")),
+        ],
+        className="pt-3",
+    )
+
+
+def register(app: Dash) -> None:
+    @app.callback(
+        Output("import-mapping", "children"),
+        Output("import-file", "data"),
+        Input("import-upload", "contents"),
+        State("import-upload", "filename"),
+        prevent_initial_call=True,
+    )
+    def upload(contents: str | None, filename: str | None):
+        if not contents:
+            return no_update, no_update
+        try:
+            raw = files.decode_dash_upload(contents)
+            frame = read_table(raw, filename or "upload.csv")
+            token = files.save(KIND, current_user.id, filename or "upload.csv", raw)
+        except (ImportFormatError, files.UploadError) as exc:
+            return dbc.Alert(f"{filename}: {exc}", color="danger"), None
+        return _mapping_form(list(frame.columns), len(frame), filename or ""), {"token": token, "filename": filename}
+
+    @app.callback(
+        Output({"type": "import-field", "column": ALL}, "value"),
+        Input("import-preset", "value"),
+        State({"type": "import-field", "column": ALL}, "id"),
+        prevent_initial_call=True,
+    )
+    def apply_preset(preset_id: int | None, ids: list[dict]):
+        preset = session.get(MappingPreset, int(preset_id)) if preset_id else None
+        if preset is None:
+            return no_update
+        saved = ColumnMapping.from_dict(preset.mapping)
+        return [saved.fields.get(i["column"], EXTRA if i["column"] in saved.extra else IGNORE) for i in ids]
+
+    @app.callback(
+        Output("import-report", "children"),
+        Input("import-run", "n_clicks"),
+        State("import-file", "data"),
+        State({"type": "import-field", "column": ALL}, "value"),
+        State({"type": "import-field", "column": ALL}, "id"),
+        State("import-score-max", "value"),
+        State("import-default-term", "value"),
+        State("import-pass-mark", "value"),
+        State("import-save-as", "value"),
+        prevent_initial_call=True,
+    )
+    def run_import(n_clicks, file_info, fields, ids, score_max, default_term, pass_mark, save_as):
+        if not n_clicks:  # the button was just created with the mapping form, not pressed
+            return no_update
+        mapping = _mapping(ids, fields, score_max, default_term, pass_mark)
+        try:
+            filename, raw = files.load(KIND, current_user.id, (file_info or {}).get("token", ""))
+            result = apply_mapping(read_table(raw, filename), mapping)
+        except (ImportFormatError, MappingError, files.UploadError) as exc:
+            return dbc.Alert(f"Nothing imported: {exc}", color="danger")
+        if result.n_valid_rows == 0:
+            return _report(result, None, "Nothing imported: no row is valid.")
+        try:
+            batch = store_import(
+                result.records,
+                filename=filename,
+                mapping=mapping.to_dict(),
+                uploaded_by=current_user.email,
+                n_rows=result.n_rows,
+            )
+        except SQLAlchemyError as exc:
+            return dbc.Alert(f"Nothing imported: the database refused the rows ({type(exc).__name__}).", color="danger")
+        if save_as:
+            _save_preset(save_as.strip(), mapping)
+        return _report(result, batch.id, None)
+
+
+def _mapping_form(columns: list[str], n_rows: int, filename: str) -> html.Div:
+    suggested = suggest_mapping(columns)
+    presets = list(session.scalars(select(MappingPreset).order_by(MappingPreset.name)))
+    rows = [
+        dbc.Row(
+            [
+                dbc.Col(html.Code(column), md=4),
+                dbc.Col(
+                    dcc.Dropdown(
+                        id={"type": "import-field", "column": column},
+                        options=FIELD_OPTIONS,
+                        value=suggested.get(column, EXTRA),
+                        clearable=False,
+                    ),
+                    md=8,
+                ),
+            ],
+            className="mb-1 align-items-center",
+        )
+        for column in columns
+    ]
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H2(f"Map the {len(columns)} columns of {filename} ({n_rows:,} rows)", className="h6"),
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            dcc.Dropdown(
+                                id="import-preset",
+                                options=[{"label": p.name, "value": p.id} for p in presets],
+                                placeholder="Use a saved mapping…",
+                            ),
+                            md=6,
+                        ),
+                    ],
+                    className="mb-3",
+                ),
+                *rows,
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            [
+                                dbc.Label("Grades and scores are out of", className="small"),
+                                dbc.Input(id="import-score-max", type="number", value=100, min=1),
+                            ],
+                            md=3,
+                        ),
+                        dbc.Col(
+                            [
+                                dbc.Label("Term (when the file has no term column)", className="small"),
+                                dbc.Input(id="import-default-term", placeholder="e.g. 2025-2"),
+                            ],
+                            md=3,
+                        ),
+                        dbc.Col(
+                            [
+                                dbc.Label("Pass mark (0-100)", className="small"),
+                                dbc.Input(id="import-pass-mark", type="number", value=50, min=0, max=100),
+                            ],
+                            md=3,
+                        ),
+                        dbc.Col(
+                            [
+                                dbc.Label("Save this mapping as", className="small"),
+                                dbc.Input(id="import-save-as", placeholder="optional name"),
+                            ],
+                            md=3,
+                        ),
+                    ],
+                    className="mt-3",
+                ),
+                dbc.Button("Validate and import", id="import-run", color="primary", className="mt-3"),
+            ]
+        )
+    )
+
+
+def _mapping(ids: list[dict], fields: list[str], score_max, default_term, pass_mark) -> ColumnMapping:
+    chosen = {i["column"]: f for i, f in zip(ids, fields, strict=True) if f not in (EXTRA, IGNORE)}
+    declared = float(score_max or 100)
+    return ColumnMapping(
+        fields=chosen,
+        extra=[i["column"] for i, f in zip(ids, fields, strict=True) if f == EXTRA],
+        score_max={f: declared for f in chosen.values() if f in SCALABLE_FIELDS and f != "prior_gpa"}
+        if declared != 100
+        else {},
+        default_term=(default_term or "").strip() or None,
+        pass_mark=float(pass_mark if pass_mark is not None else 50),
+    )
+
+
+def _save_preset(name: str, mapping: ColumnMapping) -> None:
+    preset = session.scalar(select(MappingPreset).where(MappingPreset.name == name))
+    if preset is None:
+        session.add(MappingPreset(name=name[:120], mapping=mapping.to_dict(), created_by=current_user.email))
+    else:
+        preset.mapping = mapping.to_dict()
+    session.commit()
+
+
+def _report(result, batch_id: int | None, failure: str | None) -> html.Div:
+    headline = failure or (
+        f"Imported {result.n_valid_rows:,} of {result.n_rows:,} rows (batch {batch_id}). "
+        + (f"{result.n_invalid_rows:,} rows had problems and were left out." if result.n_invalid_rows else "")
+        + " Retrain at_risk from the admin page to learn from them."
+    )
+    colour = "danger" if failure else ("warning" if result.n_invalid_rows else "success")
+    errors = [html.Tr([html.Td(e.row), html.Td(e.column), html.Td(e.problem)]) for e in result.errors]
+    return html.Div(
+        [
+            dbc.Alert(headline, color=colour, id="import-summary"),
+            dbc.Table(
+                [html.Thead(html.Tr([html.Th("Row"), html.Th("Column"), html.Th("Problem")])), html.Tbody(errors)],
+                size="sm",
+                id="import-errors",
+            )
+            if errors
+            else None,
+            html.Small(f"The first {len(result.errors):,} of {result.n_errors:,} problems are listed.")
+            if result.errors_truncated
+            else None,
+        ]
+    )

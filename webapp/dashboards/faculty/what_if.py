@@ -1,0 +1,101 @@
+"""What-if: change a student's attendance or scores and watch the fail probability move."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import ALL, Dash, Input, Output, State, html
+
+from ml.data.academic_fields import SIGNALS_BY_NAME
+from ml.data.academic_sql import load_records
+from webapp.dashboards.faculty import data
+
+EDITABLE = (
+    "attendance_w4",
+    "attendance_w8",
+    "quiz_1",
+    "quiz_2",
+    "quiz_3",
+    "assignment_1",
+    "assignment_2",
+    "midterm",
+    "lms_minutes_w8",
+    "lms_logins_w8",
+)
+
+
+def layout() -> html.Div:
+    fields = [
+        dbc.Col(
+            [
+                dbc.Label(f"{SIGNALS_BY_NAME[name].label} ({SIGNALS_BY_NAME[name].unit})", className="small mb-0"),
+                dbc.Input(id={"type": "what-if", "field": name}, type="number", min=0, debounce=True, size="sm"),
+            ],
+            md=3,
+            className="mb-2",
+        )
+        for name in EDITABLE
+    ]
+    return html.Div(
+        [
+            html.P(
+                "Pick a student in the at-risk list, then change values here: the probability is recomputed by the "
+                "production model at the chosen checkpoint (signals not known yet at that checkpoint are ignored).",
+                className="text-muted",
+            ),
+            html.Div(id="what-if-student", className="fw-semibold mb-2"),
+            dbc.Row(fields),
+            dbc.Row(
+                [
+                    dbc.Col(html.Div(id="what-if-result"), md=8),
+                ],
+                className="mt-2",
+            ),
+        ],
+        className="pt-3",
+    )
+
+
+def register(app: Dash) -> None:
+    @app.callback(
+        Output({"type": "what-if", "field": ALL}, "value"),
+        Output("what-if-student", "children"),
+        Input("selected-enrollment", "data"),
+    )
+    def load_student(enrollment_id: int | None):
+        if not enrollment_id:
+            return [None] * len(EDITABLE), "No student chosen: values below start empty."
+        record = load_records(enrollments=[int(enrollment_id)]).iloc[0]
+        values = [None if pd.isna(record[name]) else round(float(record[name]), 1) for name in EDITABLE]
+        return values, f"{record['student_id']} in {record['course_code']} ({record['term_code']})"
+
+    @app.callback(
+        Output("what-if-result", "children"),
+        Input({"type": "what-if", "field": ALL}, "value"),
+        Input("checkpoint", "value"),
+        State("selected-enrollment", "data"),
+    )
+    def score(values: list, checkpoint: str, enrollment_id: int | None):
+        if not enrollment_id:
+            return None
+        _, model = data.production_model()
+        record = load_records(enrollments=[int(enrollment_id)], with_ids=False)
+        original = model.predict(record, checkpoint).iloc[0]
+        changed = record.copy()
+        for name, value in zip(EDITABLE, values, strict=True):
+            changed[name] = float(value) if value is not None and value != "" else float("nan")
+        scored = model.predict(changed, checkpoint).iloc[0]
+        delta = (scored["probability"] - original["probability"]) * 100
+        return dbc.Alert(
+            [
+                html.H2(f"Fail risk {scored['probability']:.0%}", className="h4", id="what-if-probability"),
+                html.P(
+                    f"{'+' if delta >= 0 else ''}{delta:.1f} points against the recorded values "
+                    f"({original['probability']:.0%}) · band {scored['risk_band']} · {scored['segment']}"
+                ),
+                html.P([html.Strong("Recommendation: "), scored["recommendation"]]),
+                html.Strong("Main reasons"),
+                html.Ul([html.Li(r) for r in scored["reasons"].split("; ") if r]),
+            ],
+            color="danger" if scored["at_risk"] else "success",
+        )

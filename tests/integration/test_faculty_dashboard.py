@@ -143,7 +143,7 @@ def test_creating_the_form_records_nothing(app, faculty, trained):
 
 def test_intervention_with_an_unknown_action_is_refused(app, faculty, trained):
     enrollment_id = refresh(app, faculty, trained)["risk-grid"]["rowData"][3]["enrollment_id"]
-    status, body = intervene(app, faculty, enrollment_id, n_clicks=1, action="detention")
+    _, body = intervene(app, faculty, enrollment_id, n_clicks=1, action="detention")
     assert "action must be one of" in str(body["response"]["intervention-message"])
     assert store.interventions(enrollment_id=enrollment_id).empty
 
@@ -159,7 +159,7 @@ def test_model_quality_compares_with_baselines(app, faculty, trained):
 
 def test_edited_rule_applies_to_stored_predictions(app, faculty, trained):
     rows = [{"risk_band": "high", "segment": "*", "action": "Call the student today."}]
-    status, body = call(
+    _, body = call(
         faculty,
         dash_app_at(app, PREFIX),
         PREFIX,
@@ -242,7 +242,10 @@ def import_file(app, faculty, text: str, fields: dict[str, str], filename: str =
 
 
 def test_import_keeps_valid_rows_and_reports_bad_ones(app, faculty, trained):
-    text = "matricula;disciplina;semestre;faltas;G1;G2;G3\nA1;MAT101;2023-1;4;12;13;14\nA2;MAT101;2023-1;x;9;8;7\nA3;MAT101;2023-1;2;25;10;9\n"
+    text = (
+        "matricula;disciplina;semestre;faltas;G1;G2;G3\n"
+        "A1;MAT101;2023-1;4;12;13;14\nA2;MAT101;2023-1;x;9;8;7\nA3;MAT101;2023-1;2;25;10;9\n"
+    )
     fields = {"matricula": "student_id", "disciplina": "course_code", "semestre": "term_code", "faltas": "absences",
               "G1": "grade_p1", "G2": "grade_p2", "G3": "final_grade"}  # fmt: skip
     before = db.session.scalar(select(func.count()).select_from(Enrollment))
@@ -259,6 +262,6 @@ def test_import_keeps_valid_rows_and_reports_bad_ones(app, faculty, trained):
 
 def test_import_without_a_student_column_writes_nothing(app, faculty, trained):
     before = db.session.scalar(select(func.count()).select_from(Enrollment))
-    status, body = import_file(app, faculty, "a;b\n1;2\n", {"a": "course_code", "b": "absences"})
+    _, body = import_file(app, faculty, "a;b\n1;2\n", {"a": "course_code", "b": "absences"})
     assert "Nothing imported" in str(body["response"]) and "student_id" in str(body["response"])
     assert db.session.scalar(select(func.count()).select_from(Enrollment)) == before

@@ -13,7 +13,7 @@ from ml import lifecycle
 from ml.at_risk import store
 from ml.data.academic import generate_academic
 from ml.data.academic_sql import save_records, save_reference
-from tests.conftest import empty_tables
+from tests.conftest import csrf_token, empty_tables
 from tests.integration.dash_client import call, dash_app_at
 
 pytestmark = pytest.mark.shared_data
@@ -265,3 +265,35 @@ def test_import_without_a_student_column_writes_nothing(app, faculty, trained):
     _, body = import_file(app, faculty, "a;b\n1;2\n", {"a": "course_code", "b": "absences"})
     assert "Nothing imported" in str(body["response"]) and "student_id" in str(body["response"])
     assert db.session.scalar(select(func.count()).select_from(Enrollment)) == before
+
+
+def test_api_lists_stored_predictions(faculty, trained):
+    body = faculty.get("/api/v1/at-risk?checkpoint=week_8&limit=5").get_json()
+    assert body["checkpoint"] == "week_8" and len(body["rows"]) == 5
+    assert body["rows"][0]["risk_pct"] >= body["rows"][-1]["risk_pct"]
+
+
+def test_api_scores_a_csv_body_with_a_bearer_token(app, trained):
+    from core.models import ApiToken, User
+
+    _, plain = ApiToken.issue(User.by_email("lecturer@test.example"), "batch script")
+    db.session.commit()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {plain}", "Content-Type": "text/csv"}
+    response = client.post("/api/v1/at-risk/score", data=current_term_csv(trained, 25), headers=headers)
+    body = response.get_json()
+    assert response.status_code == 200 and body["rows_scored"] == 25 and body["rows_invalid"] == 0
+    assert {"probability", "segment", "recommendation", "reasons"} <= set(body["rows"][0])
+    as_csv = client.post(
+        "/api/v1/at-risk/score", data=current_term_csv(trained, 5), headers={**headers, "Accept": "text/csv"}
+    )
+    assert as_csv.mimetype == "text/csv" and as_csv.get_data(as_text=True).count("\n") == 6
+
+
+def test_api_rejects_an_unreadable_file_with_the_reason(app, faculty, trained):
+    response = faculty.post(
+        "/api/v1/at-risk/score",
+        data=b"\x00\x01\x02binary",
+        headers={"Content-Type": "text/csv", "X-CSRFToken": csrf_token(faculty)},
+    )
+    assert response.status_code == 400 and response.get_json()["error"]

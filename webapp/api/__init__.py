@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from flask_login import current_user
 
 from core import db
@@ -56,6 +56,62 @@ def retrain(task: str):
     except queue.QueueUnavailableError as exc:
         return jsonify(error=str(exc)), 503
     return jsonify(run.as_dict()), 202
+
+
+@bp.get("/at-risk")
+@role_required("faculty")
+def at_risk():
+    """Stored predictions of the production model: ?term=&course=&checkpoint=&limit="""
+    from ml.at_risk import store
+
+    version, term = ModelVersion.production("at_risk"), store.current_term()
+    if version is None or term is None:
+        return jsonify(error="no at-risk model in production, or no current term"), 404
+    checkpoints = list(version.params.get("checkpoints", {}))
+    checkpoint = request.args.get("checkpoint", checkpoints[-1])
+    if checkpoint not in checkpoints:
+        return jsonify(error=f"checkpoint must be one of {', '.join(checkpoints)}"), 400
+    limit = request.args.get("limit", type=int) or store.GRID_LIMIT
+    rows = store.predictions(
+        version.id, request.args.get("term", term.code), checkpoint, request.args.get("course") or None, limit
+    )
+    return jsonify(model_version=version.version, checkpoint=checkpoint, rows=rows.to_dict("records"))
+
+
+@bp.post("/at-risk/score")
+@role_required("faculty")
+def score_at_risk():
+    """Score an uploaded CSV/Excel file (multipart field `file`, or a CSV request body)."""
+    from ml import registry
+    from ml.at_risk import store
+    from ml.at_risk.batch import score_upload
+    from ml.data.academic_import import ImportFormatError, MappingError
+
+    upload = request.files.get("file")
+    data, filename = (upload.read(), upload.filename or "upload.csv") if upload else (request.get_data(), "body.csv")
+    loaded = registry.load_production("at_risk")
+    if loaded is None:
+        return jsonify(error="no at-risk model is in production yet"), 404
+    try:
+        result = score_upload(
+            data,
+            filename,
+            loaded.model,
+            checkpoint=request.args.get("checkpoint") or None,
+            rules=store.effective_rules(loaded.model.rules),
+        )
+    except (ImportFormatError, MappingError) as exc:
+        return jsonify(error=str(exc)), 400
+    if request.accept_mimetypes.best == "text/csv":
+        return Response(result.table.to_csv(index=False), mimetype="text/csv")
+    return jsonify(
+        model_version=loaded.version.version,
+        rows_in_file=result.n_rows,
+        rows_scored=len(result.table),
+        rows_invalid=result.n_invalid_rows,
+        errors=[e.__dict__ for e in result.errors],
+        rows=result.table.to_dict("records"),
+    )
 
 
 @bp.get("/jobs/<int:run_id>")

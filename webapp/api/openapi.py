@@ -11,6 +11,8 @@ SUMMARIES = {
     "api.retrain": "Queue retraining of a task (admin); returns the job run",
     "api.job": "A job run with live progress (admin)",
     "api.openapi": "This document",
+    "api.at_risk": "Stored at-risk predictions (faculty); ?term=&course=&checkpoint=&limit=",
+    "api.score_at_risk": "Score a CSV/Excel of current-term records (faculty); JSON, or CSV with Accept: text/csv",
 }
 
 

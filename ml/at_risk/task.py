@@ -28,6 +28,11 @@ class AtRiskTask:
 
         return evaluate(model, data)
 
+    def saw_evaluation_data(self, production: ModelVersion, candidate: ModelVersion) -> bool:
+        """The saved model is refitted on every past term, its evaluation term included."""
+        seen = {*production.data_summary.get("train_terms", []), production.data_summary.get("evaluation_term")}
+        return candidate.data_summary.get("evaluation_term") in seen
+
     def publish(self, version: ModelVersion, model: Any) -> None:
         from ml.at_risk.store import publish_predictions
 

@@ -52,19 +52,25 @@ def server(app):
         env=os.environ.copy(),
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    try:
+        wait_until_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
     while True:
         try:
             if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
+                return
         except requests.RequestException:
             pass  # still booting
         assert process.poll() is None, "gunicorn exited"
         assert time.monotonic() < deadline, "gunicorn did not start"
         time.sleep(0.3)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")

@@ -89,7 +89,7 @@ def predictions(
             p.c.enrollment_id,
             s.c.external_id.label("student_id"),
             c.c.code.label("course_code"),
-            func.round(p.c.probability * 100, 1).label("risk_pct"),
+            (p.c.probability * 100).label("risk_pct"),
             p.c.at_risk,
             p.c.risk_band,
             p.c.segment,
@@ -113,7 +113,9 @@ def predictions(
         query = query.limit(limit)
     with engine().connect() as conn:
         frame = pd.read_sql(query, conn)
-    return frame.round({"attendance_pct": 1, "quiz_avg": 1, "midterm": 1, "lms_minutes": 0})
+    numeric = ["risk_pct", "attendance_pct", "quiz_avg", "midterm", "lms_minutes"]
+    frame[numeric] = frame[numeric].astype(float)  # PostgreSQL returns NUMERIC averages as Decimal
+    return frame.round({"risk_pct": 1, "attendance_pct": 1, "quiz_avg": 1, "midterm": 1, "lms_minutes": 0})
 
 
 def summary(version_id: int, term_code: str, checkpoint: str, course_code: str | None = None) -> dict:

@@ -33,7 +33,7 @@ def lecturer(app):
 def test_lecturer_flow(page, server, lecturer):
     sign_in_page(page, server, lecturer, PASSWORD)
     page.wait_for_url(f"{server}/faculty/")
-    page.wait_for_selector(".ag-row")
+    page.wait_for_selector("#risk-grid .ag-row")
     assert "Students at risk" in page.inner_text("h1")
 
     first = page.locator("#risk-grid .ag-row[row-index='0'] [col-id=student_id]").first

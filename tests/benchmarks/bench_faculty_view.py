@@ -113,7 +113,12 @@ def time_callbacks(app, client, version, data) -> None:
         status, _ = call(client, dash_app, prefix, output, values)
         assert status == 200, (name, status)
         seconds = median_seconds(lambda output=output, values=values: call(client, dash_app, prefix, output, values))
-        emit(f"faculty_callback_{name}", seconds, ms=round(seconds * 1000, 1), ratio_to_baseline=round(seconds / baseline, 1))
+        emit(
+            f"faculty_callback_{name}",
+            seconds,
+            ms=round(seconds * 1000, 1),
+            ratio_to_baseline=round(seconds / baseline, 1),
+        )
 
 
 def time_batch_scoring(client, data) -> None:
@@ -129,7 +134,9 @@ def time_batch_scoring(client, data) -> None:
     read_only = time.perf_counter() - start
     emit("faculty_baseline_read_csv_100k", read_only, rows=len(baseline))
     start = time.perf_counter()
-    response = client.post("/api/v1/at-risk/score", data=csv, headers={"Content-Type": "text/csv", "Accept": "text/csv"})
+    response = client.post(
+        "/api/v1/at-risk/score", data=csv, headers={"Content-Type": "text/csv", "Accept": "text/csv"}
+    )
     seconds = time.perf_counter() - start
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     emit(

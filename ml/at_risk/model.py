@@ -1,0 +1,531 @@
+"""Students at risk of failing a course, early: train, evaluate, predict and explain.
+
+One model per checkpoint (week 4, week 8, after the midterm), each a sklearn `Pipeline` of the checkpoint's
+preprocessing and a calibrated classifier. Training splits by term: the latest past term is held out for
+evaluation, the earlier past terms train; the chosen candidate is then refitted on every past term for the
+saved model. The positive class everywhere is FAIL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from ml.at_risk.candidates import CANDIDATE_LABELS, CANDIDATES, candidate_params, make_candidate
+from ml.at_risk.features import CHECKPOINTS, RecordFeatures, label_and_unit, signals_known_by
+from ml.at_risk.metrics import (
+    BASELINE_LABELS,
+    HEADLINE,
+    age_band,
+    baseline_figures,
+    beats_baselines,
+    best_baseline,
+    classification_figures,
+    curves,
+    group_figures,
+    plain,
+    threshold_for_recall,
+)
+from ml.at_risk.reasons import describe, feature_sources, join_texts, top_reasons
+from ml.at_risk.recommend import DEFAULT_RULES, recommend_many, validate_rules
+from ml.at_risk.segments import Segmenter, segment_axes
+from ml.data.academic_fields import KEY_FIELDS, SIGNALS_BY_NAME
+
+MIN_PAST_TERMS = 2
+MIN_TRAIN_ROWS = 50
+MIN_CLASS_ROWS = 10
+# "medium" risk: at least this share of the alert threshold.
+MEDIUM_SHARE = 0.5
+REASONS = 3  # reasons per student in `predict`
+PREDICTION_COLUMNS = ("checkpoint", "probability", "at_risk", "risk_band", "segment", "recommendation", "reasons")
+
+Progress = Callable[[int, str], None]
+
+
+class InsufficientDataError(ValueError):
+    """The records cannot train (or evaluate) an at-risk model; the message says what is missing."""
+
+
+@dataclass
+class TrainResult:
+    """A trained model with its evaluation figures, settings and a summary of the data it saw."""
+
+    model: AtRiskModel
+    metrics: dict
+    params: dict
+    data_summary: dict
+
+
+@dataclass
+class TermSplit:
+    """Past rows with known outcomes, split by term: `train` terms before the `evaluation` term."""
+
+    past: pd.DataFrame
+    train: pd.DataFrame
+    evaluation: pd.DataFrame
+    train_terms: list[str]
+    evaluation_term: str
+
+
+@dataclass
+class CheckpointModel:
+    """The fitted pipeline of one checkpoint, its alert threshold and what it needs to explain itself."""
+
+    name: str
+    week: int
+    candidate: str
+    pipeline: Pipeline
+    threshold: float
+    input_names: list[str] = field(init=False)
+    sources: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        encoder = self.pipeline.named_steps["encode"]
+        self.input_names = [str(n) for n in encoder.get_feature_names_out()]
+        numeric = encoder.output_indices_["numeric"]
+        self.sources = feature_sources(
+            self.input_names, numeric.stop - numeric.start, self.features_step.categorical_fields_
+        )
+
+    @property
+    def features_step(self) -> RecordFeatures:
+        return self.pipeline.named_steps["features"]
+
+    @property
+    def training_medians(self) -> dict[str, float]:
+        return self.pipeline.named_steps["impute"].medians_
+
+    def fields(self) -> list[str]:
+        """Record columns this checkpoint reads."""
+        step = self.features_step
+        return [*step.signals_, *step.numeric_fields_, *step.categorical_fields_]
+
+    def stages(self, records: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+        """Capped features (for reasons), imputed features (for segments) and the model's input matrix."""
+        # The pipeline's own steps, run one by one to keep the intermediate frames.
+        names = [name for name, _ in self.pipeline.steps]
+        features = self.features_step.transform(records)
+        imputed = self.pipeline[names.index("clip") : names.index("encode")].transform(features)
+        matrix = self.pipeline[names.index("encode") : -1].transform(imputed)
+        return features, imputed, np.asarray(matrix, dtype=np.float64)
+
+    def probability(self, matrix: np.ndarray) -> np.ndarray:
+        return self.pipeline[-1].predict_proba(matrix)[:, 1]
+
+    def contributions(self, matrix: np.ndarray) -> np.ndarray:
+        return self.pipeline[-1].contributions(matrix)
+
+
+class AtRiskModel:
+    """Per-checkpoint at-risk models with segments and recommendation rules. Picklable with joblib."""
+
+    def __init__(
+        self, checkpoint_models: list[CheckpointModel], segmenter: Segmenter, rules: dict[str, dict[str, str]]
+    ):
+        self.checkpoint_models = {m.name: m for m in checkpoint_models}
+        self.segmenter = segmenter
+        self.rules = rules
+
+    @property
+    def checkpoints(self) -> list[str]:
+        """Checkpoint names, earliest first."""
+        return list(self.checkpoint_models)
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Alert threshold on P(fail) per checkpoint."""
+        return {name: m.threshold for name, m in self.checkpoint_models.items()}
+
+    def feature_names(self, checkpoint: str) -> list[str]:
+        """The model inputs of a checkpoint after preprocessing (one-hot columns, missing indicators...)."""
+        return list(self._checkpoint(checkpoint).input_names)
+
+    def fields(self, checkpoint: str) -> list[str]:
+        """The record columns a checkpoint reads."""
+        return self._checkpoint(checkpoint).fields()
+
+    def latest_checkpoint(self, records: pd.DataFrame) -> str:
+        """The latest checkpoint whose newly known signals are present in `records`.
+
+        A checkpoint that adds no signal over the previous one counts as present when that one is.
+        When nothing is present (e.g. week 2), the earliest checkpoint scores with typical values.
+        """
+        chosen, previous_week, previous_present = self.checkpoints[0], -1, True
+        for name, m in self.checkpoint_models.items():
+            new = [s for s in m.features_step.signals_ if SIGNALS_BY_NAME[s].known_at_week > previous_week]
+            present = any(s in records.columns and records[s].notna().any() for s in new) if new else previous_present
+            if present:
+                chosen = name
+            previous_week, previous_present = m.week, present
+        return chosen
+
+    def probability(self, records: pd.DataFrame, checkpoint: str) -> np.ndarray:
+        """Calibrated P(fail) per row at `checkpoint`."""
+        m = self._checkpoint(checkpoint)
+        return m.probability(m.stages(records)[2])
+
+    def predict(
+        self,
+        records: pd.DataFrame,
+        checkpoint: str | None = None,
+        *,
+        rules: dict[str, dict[str, str]] | None = None,
+        with_reasons: bool = True,
+    ) -> pd.DataFrame:
+        """Score records: checkpoint, probability, at_risk, risk_band, segment, recommendation, reasons.
+
+        `checkpoint=None` picks `latest_checkpoint(records)`; `rules` overrides the stored recommendation
+        rules. The result is aligned to `records.index`.
+        """
+        name = checkpoint or self.latest_checkpoint(records)
+        m = self._checkpoint(name)
+        if records.empty:
+            return _empty_predictions(records.index)
+        features, imputed, matrix = m.stages(records)
+        probability = m.probability(matrix)
+        at_risk = probability >= m.threshold
+        band = np.where(at_risk, "high", np.where(probability >= MEDIUM_SHARE * m.threshold, "medium", "low"))
+        segment = self.segmenter.assign(segment_axes(imputed))
+        rules = validate_rules(rules) if rules is not None else self.rules
+        reasons = np.full(len(records), "", dtype=object)
+        if with_reasons:
+            top = top_reasons(m.contributions(matrix), m.sources, top=REASONS + 1)
+            described = describe(top, features, _courses(records), m.training_medians, keep=REASONS)
+            reasons = join_texts(described["text"])
+        return pd.DataFrame(
+            {
+                "checkpoint": name,
+                "probability": probability,
+                "at_risk": at_risk,
+                "risk_band": band.astype(object),
+                "segment": segment,
+                "recommendation": recommend_many(band, segment, rules),
+                "reasons": reasons,
+            },
+            index=records.index,
+        )
+
+    def explain(self, records: pd.DataFrame, checkpoint: str | None = None, top: int = 3) -> list[list[dict]]:
+        """Per row, the `top` reasons pushing towards FAIL (strongest first) as dicts:
+        feature, label, value, reference, contribution (log-odds), text."""
+        m = self._checkpoint(checkpoint or self.latest_checkpoint(records))
+        features, _, matrix = m.stages(records)
+        reasons = top_reasons(m.contributions(matrix), m.sources, top=top + 1)
+        described = describe(reasons, features, _courses(records), m.training_medians, keep=top)
+        out = []
+        for i in range(len(records)):
+            row = []
+            for k, g in enumerate(described["index"][i]):
+                if g < 0:
+                    continue
+                feature = reasons.fields[g]
+                row.append(
+                    {
+                        "feature": feature,
+                        "label": label_and_unit(feature)[0],
+                        "value": plain(described["value"][i, k]),
+                        "reference": plain(described["reference"][i, k]),
+                        "contribution": float(described["contribution"][i, k]),
+                        "text": described["text"][i, k],
+                    }
+                )
+            out.append(row)
+        return out
+
+    def _checkpoint(self, name: str) -> CheckpointModel:
+        if name not in self.checkpoint_models:
+            raise KeyError(f"no checkpoint {name!r}; this model has {', '.join(self.checkpoints)}")
+        return self.checkpoint_models[name]
+
+
+def train(
+    records: pd.DataFrame,
+    *,
+    target_recall: float = 0.8,
+    seed: int = 0,
+    progress: Progress | None = None,
+    candidates: Sequence[str] = CANDIDATES,
+    rules: dict[str, dict[str, str]] | None = None,
+) -> TrainResult:
+    """Train the at-risk model on the records frame (rows with a known `passed` outcome train).
+
+    Per checkpoint: fit every candidate on the training terms, choose its alert threshold on
+    out-of-fold predictions to reach `target_recall` of the fails, evaluate on the latest past term,
+    keep the best by PR-AUC, and refit it on all past terms. Raises InsufficientDataError when the
+    records cannot support this (fewer than two past terms with outcomes, one class only, ...).
+    """
+    report = progress or _no_progress
+    if not 0.0 < target_recall <= 1.0:
+        raise ValueError("target_recall must be in (0, 1]")
+    if not candidates or any(c not in CANDIDATES for c in candidates):
+        raise ValueError(f"candidates must be a non-empty selection of {CANDIDATES}")
+    report(0, "Checking the training data")
+    split = split_by_term(records)
+    plan = _plan_checkpoints(split.train)
+    y_train, y_eval, y_past = fail_labels(split.train), fail_labels(split.evaluation), fail_labels(split.past)
+    train_groups, past_groups = split.train["term_code"].to_numpy(), split.past["term_code"].to_numpy()
+    total_steps = len(plan) * (len(candidates) + 1) + 1
+    done = 0
+    detail: dict = {"evaluation_term": split.evaluation_term, "train_terms": split.train_terms, "checkpoints": {}}
+    chosen_models: list[CheckpointModel] = []
+    for name, week, use_extra in plan:
+        fitted: dict[str, tuple[Pipeline, float, np.ndarray]] = {}
+        figures: dict[str, dict] = {}
+        for candidate in candidates:
+            report(_percent(done, total_steps), f"{name}: fitting {CANDIDATE_LABELS[candidate]}")
+            pipe = make_candidate(candidate, week, use_extra=use_extra, seed=seed)
+            pipe.fit(split.train, y_train, classifier__groups=train_groups)
+            oof = pipe[-1].oof_probability_
+            threshold = threshold_for_recall(y_train, oof, target_recall)
+            probability = pipe.predict_proba(split.evaluation)[:, 1]
+            figures[candidate] = classification_figures(y_eval, probability, threshold)
+            scored = ~np.isnan(oof)
+            figures[candidate]["oof_recall"] = float(((oof >= threshold) & (y_train == 1))[scored].sum()) / max(
+                1, int(y_train[scored].sum())
+            )
+            fitted[candidate] = (pipe, threshold, probability)
+            done += 1
+        best = max(candidates, key=lambda c: (figures[c]["pr_auc"] or 0.0, -CANDIDATES.index(c)))
+        pipe, threshold, probability = fitted[best]
+        detail["checkpoints"][name] = _checkpoint_detail(
+            name, week, best, figures, pipe, threshold, probability, split, y_train, y_eval
+        )
+        report(_percent(done, total_steps), f"{name}: refitting {CANDIDATE_LABELS[best]} on all past terms")
+        final = make_candidate(best, week, use_extra=use_extra, seed=seed)
+        final.fit(split.past, y_past, classifier__groups=past_groups)
+        deployed = threshold_for_recall(y_past, final[-1].oof_probability_, target_recall)
+        detail["checkpoints"][name]["deployed_threshold"] = deployed
+        chosen_models.append(CheckpointModel(name, week, best, final, deployed))
+        done += 1
+
+    report(_percent(done, total_steps), "Fitting student segments")
+    _, imputed, _ = chosen_models[-1].stages(split.past)
+    segmenter = Segmenter(seed=seed).fit(segment_axes(imputed))
+    rules = validate_rules(rules) if rules is not None else DEFAULT_RULES
+    model = AtRiskModel(chosen_models, segmenter, rules)
+    detail["segments"] = segmenter.summary()
+
+    final_name = chosen_models[-1].name
+    final_detail = detail["checkpoints"][final_name]
+    chosen = final_detail["candidates"][final_detail["chosen"]]
+    baseline_name = final_detail["best_baseline"]
+    metrics = {k: chosen[k] for k in HEADLINE}
+    metrics["threshold"] = chosen["threshold"]
+    metrics.update({f"baseline_{k}": final_detail["baselines"][baseline_name][k] for k in HEADLINE})
+    metrics["detail"] = detail
+    params = {
+        "target_recall": target_recall,
+        "seed": seed,
+        "candidates": {c: candidate_params()[c] for c in candidates},
+        "calibration": "sigmoid on term-grouped out-of-fold scores",
+        "checkpoints": {m.name: m.week for m in chosen_models},
+        "chosen": {m.name: m.candidate for m in chosen_models},
+        "thresholds": model.thresholds,
+        "medium_band_share": MEDIUM_SHARE,
+        "features": {m.name: {"fields": m.fields(), "model_inputs": m.input_names} for m in chosen_models},
+        "rules": rules,
+    }
+    report(100, "Done")
+    return TrainResult(model=model, metrics=plain(metrics), params=plain(params), data_summary=data_summary(split))
+
+
+def evaluate(model: AtRiskModel, records: pd.DataFrame) -> dict:
+    """Flat metrics of an existing model on the evaluation term `train` would hold out for these records.
+
+    Same keys as `TrainResult.metrics` (final checkpoint, model thresholds, `baseline_*`, `detail`), so a
+    production model and a new candidate compare on the same rows.
+    """
+    split = split_by_term(records)
+    y_train, y_eval = fail_labels(split.train), fail_labels(split.evaluation)
+    detail: dict = {"evaluation_term": split.evaluation_term, "checkpoints": {}}
+    for name, m in model.checkpoint_models.items():
+        features, _, matrix = m.stages(split.evaluation)
+        probability = m.probability(matrix)
+        figures = classification_figures(y_eval, probability, m.threshold)
+        baselines = baseline_figures(
+            y_eval, float(y_train.mean()), _latest_grade(features), split.evaluation["pass_mark"].to_numpy()
+        )
+        detail["checkpoints"][name] = {
+            "model": figures,
+            "baselines": baselines,
+            "best_baseline": best_baseline(baselines),
+        }
+    final = detail["checkpoints"][model.checkpoints[-1]]
+    metrics = {k: final["model"][k] for k in HEADLINE}
+    metrics["threshold"] = final["model"]["threshold"]
+    metrics.update({f"baseline_{k}": final["baselines"][final["best_baseline"]][k] for k in HEADLINE})
+    metrics["detail"] = detail
+    return plain(metrics)
+
+
+def split_by_term(records: pd.DataFrame) -> TermSplit:
+    """Past rows with known outcomes; the latest such term evaluates, the earlier ones train."""
+    missing = [c for c in (*KEY_FIELDS, "term_index", "pass_mark", "passed") if c not in records.columns]
+    if missing:
+        raise InsufficientDataError(f"The records lack the column(s) {', '.join(missing)}; map them at import.")
+    passed = _passed(records)
+    current = records["is_current"].fillna(False).astype(bool) if "is_current" in records.columns else False
+    past = records.loc[passed.notna().to_numpy() & ~np.asarray(current, dtype=bool)]
+    terms = past.groupby("term_code", sort=False)["term_index"].min().sort_values()
+    if len(terms) < MIN_PAST_TERMS:
+        found = f" (only {', '.join(terms.index)})" if len(terms) else ""
+        raise InsufficientDataError(
+            f"Training needs final outcomes (passed) from at least {MIN_PAST_TERMS} past terms; found "
+            f"{len(terms)}{found}. Import the outcomes of an earlier term, or wait until the current term closes."
+        )
+    evaluation_term = str(terms.index[-1])
+    train_terms = [str(t) for t in terms.index[:-1]]
+    is_eval = (past["term_code"] == evaluation_term).to_numpy()
+    train, evaluation = past.loc[~is_eval], past.loc[is_eval]
+    y_train, y_eval = fail_labels(train), fail_labels(evaluation)
+    if len(train) < MIN_TRAIN_ROWS:
+        raise InsufficientDataError(
+            f"Only {len(train)} enrollments with outcomes in the training terms ({', '.join(train_terms)}); "
+            f"at least {MIN_TRAIN_ROWS} are needed."
+        )
+    for label, y, where in ((1, y_train, "training terms"), (0, y_train, "training terms")):
+        if (y == label).sum() < MIN_CLASS_ROWS:
+            kind = "failed" if label == 1 else "passed"
+            raise InsufficientDataError(
+                f"Only {(y == label).sum()} enrollments {kind} in the {where} ({', '.join(train_terms)}); at least "
+                f"{MIN_CLASS_ROWS} of each outcome are needed to learn who fails. Check that `passed` is imported "
+                "correctly or add more past terms."
+            )
+    if len(np.unique(y_eval)) < 2:
+        raise InsufficientDataError(
+            f"Every enrollment in the evaluation term {evaluation_term} has the same outcome, so the model cannot "
+            "be evaluated; check that `passed` is imported correctly."
+        )
+    return TermSplit(past, train, evaluation, train_terms, evaluation_term)
+
+
+def fail_labels(frame: pd.DataFrame) -> np.ndarray:
+    """1 for FAIL, 0 for pass (rows must have a known outcome)."""
+    return (~_passed(frame).astype(bool)).to_numpy(dtype=np.int64)
+
+
+def data_summary(split: TermSplit) -> dict:
+    """Rows, terms, fail rate and a sha256 of the training rows (stable for equal data in any row order)."""
+    past = split.past
+    columns = sorted(past.columns)
+    ordered = past[columns].sort_values(list(KEY_FIELDS), kind="stable").reset_index(drop=True)
+    row_hashes = pd.util.hash_pandas_object(ordered, index=False).to_numpy()
+    digest = hashlib.sha256("|".join(columns).encode() + row_hashes.tobytes()).hexdigest()
+    terms = [*split.train_terms, split.evaluation_term]
+    return plain(
+        {
+            "rows": len(past),
+            "n_terms": len(terms),
+            "first_term": terms[0],
+            "last_term": terms[-1],
+            "train_terms": split.train_terms,
+            "evaluation_term": split.evaluation_term,
+            "n_students": past["student_id"].nunique(),
+            "n_courses": past["course_code"].nunique(),
+            "fail_rate": float(fail_labels(past).mean()),
+            "data_hash": digest,
+        }
+    )
+
+
+# -- helpers
+
+
+def _no_progress(percent: int, message: str) -> None:
+    """Default progress callback: ignore."""
+
+
+def _percent(done: int, total: int) -> int:
+    return round(95 * done / max(1, total))
+
+
+def _passed(frame: pd.DataFrame) -> pd.Series:
+    """`passed` as nullable boolean; text such as "true"/"0" from a CSV is understood."""
+    col = frame["passed"]
+    if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+        return col.astype("boolean")
+    text = col.astype("object").map(lambda v: str(v).strip().lower() if pd.notna(v) else None)
+    mapping = {"true": True, "1": True, "1.0": True, "yes": True, "false": False, "0": False, "0.0": False, "no": False}
+    return text.map(mapping).astype("boolean")
+
+
+def _empty_predictions(index: pd.Index) -> pd.DataFrame:
+    dtypes = {"probability": "float64", "at_risk": "bool"}
+    return pd.DataFrame({c: pd.Series(index=index, dtype=dtypes.get(c, "object")) for c in PREDICTION_COLUMNS})
+
+
+def _courses(records: pd.DataFrame) -> pd.Series | None:
+    return records["course_code"] if "course_code" in records.columns else None
+
+
+def _latest_grade(features: pd.DataFrame) -> np.ndarray | None:
+    return features["latest_grade"].to_numpy(dtype=np.float64) if "latest_grade" in features.columns else None
+
+
+def _plan_checkpoints(train: pd.DataFrame) -> list[tuple[str, int, bool]]:
+    """Checkpoints that have at least one usable field in the training rows: (name, week, use_extra)."""
+    plan = []
+    names = list(CHECKPOINTS)
+    for name, week in CHECKPOINTS.items():
+        use_extra = name == names[-1]
+        if len(RecordFeatures(week=week, use_extra=use_extra).fit(train).feature_names_out_):
+            plan.append((name, week, use_extra))
+    if not plan:
+        raise InsufficientDataError(
+            "The records have no usable fields: provide at least one signal (e.g. absences or a period grade) "
+            f"or student field. Known signals: {', '.join(signals_known_by(99))}."
+        )
+    return plan
+
+
+def _checkpoint_detail(
+    name: str,
+    week: int,
+    chosen: str,
+    figures: dict[str, dict],
+    pipe: Pipeline,
+    threshold: float,
+    probability: np.ndarray,
+    split: TermSplit,
+    y_train: np.ndarray,
+    y_eval: np.ndarray,
+) -> dict:
+    """Evaluation-term figures of a checkpoint: candidates, baselines, curves, groups and a verdict."""
+    features = pipe.named_steps["features"].transform(split.evaluation)
+    baselines = baseline_figures(
+        y_eval, float(y_train.mean()), _latest_grade(features), split.evaluation["pass_mark"].to_numpy()
+    )
+    best = best_baseline(baselines)
+    model = figures[chosen]
+    beats = beats_baselines(model, baselines)
+    groups = {}
+    if "sex" in split.evaluation.columns:
+        groups["sex"] = split.evaluation["sex"].astype("object").fillna("unknown").to_numpy()
+    if "age" in split.evaluation.columns:
+        groups["age_band"] = age_band(pd.to_numeric(split.evaluation["age"], errors="coerce").to_numpy(dtype=float))
+    b = baselines[best]
+    sentence = (
+        f"At {name} (week {week}) the {CANDIDATE_LABELS[chosen]} model flags {model['recall']:.0%} of the "
+        f"students who went on to fail in {split.evaluation_term}, with precision {model['precision']:.0%} "
+        f"(F1 {model['f1']:.2f}, PR-AUC {model['pr_auc'] or 0:.2f}); the best baseline, "
+        f"{BASELINE_LABELS[best]}, reaches F1 {b['f1']:.2f} and PR-AUC {b['pr_auc'] or 0:.2f}. "
+        + ("The model beats every baseline on both." if beats else "The model does NOT beat every baseline on both.")
+    )
+    return {
+        "week": week,
+        "chosen": chosen,
+        "threshold": threshold,
+        "candidates": figures,
+        "baselines": baselines,
+        "best_baseline": best,
+        "beats_baseline": beats,
+        "sentence": sentence,
+        "curves": curves(y_eval, probability),
+        "groups": group_figures(y_eval, probability, threshold, groups),
+        "features": [str(f) for f in pipe.named_steps["features"].feature_names_out_],
+    }

@@ -74,9 +74,7 @@ def retrain(scale: str):
 
 def signed_in_client(app):
     from core import db
-    from core.models import User
-
-    from core.models import ApiToken
+    from core.models import ApiToken, User
 
     user = User.create("bench@test.example", "faculty", "benchmark-password")
     _, token = ApiToken.issue(user, "benchmark")
@@ -98,15 +96,27 @@ def time_callbacks(app, client, version, data) -> None:
     first = store.predictions(version.id, term, "midterm", course, limit=1).iloc[0]
     enrollment_id, row = int(first["enrollment_id"]), first.to_dict()
     row = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+    what_if = [({"type": "what-if", "field": f}, 80) for f in EDITABLE]
     cases = {
-        "refresh_all_courses": ("risk-grid.rowData", {"term.value": term, "course.value": "", "checkpoint.value": "midterm"}),
-        "refresh_one_course": ("risk-grid.rowData", {"term.value": term, "course.value": course, "checkpoint.value": "week_4"}),
-        "student_panel": ("student-panel.children", {"selected-enrollment.data": enrollment_id, "risk-grid.selectedRows": [row]}),
+        "refresh_all_courses": (
+            "risk-grid.rowData",
+            {"term.value": term, "course.value": "", "checkpoint.value": "midterm"},
+        ),
+        "refresh_one_course": (
+            "risk-grid.rowData",
+            {"term.value": term, "course.value": course, "checkpoint.value": "week_4"},
+        ),
+        "student_panel": (
+            "student-panel.children",
+            {"selected-enrollment.data": enrollment_id, "risk-grid.selectedRows": [row]},
+        ),
         "interventions_list": ("interventions-grid.rowData", {"course.value": course}),
         "model_quality": ("model-quality.children", {"checkpoint.value": "midterm"}),
-        "what_if_score": ("what-if-result.children", {"selected-enrollment.data": enrollment_id, "checkpoint.value": "midterm",
-                                                      "what-if.value": [({"type": "what-if", "field": f}, 80) for f in EDITABLE]}),
-    }  # fmt: skip
+        "what_if_score": (
+            "what-if-result.children",
+            {"selected-enrollment.data": enrollment_id, "checkpoint.value": "midterm", "what-if.value": what_if},
+        ),
+    }
     baseline = median_seconds(lambda: client.get("/healthz"))
     emit("faculty_baseline_healthz", baseline)
     for name, (output, values) in cases.items():

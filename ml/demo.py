@@ -19,12 +19,10 @@ def seed_data(scale: str = "demo", *, seed: int = 0, echo: Echo = print) -> None
         echo("Academic data already present: kept as is.")
         return
     from ml.data.academic import generate_scale
-    from ml.data.academic_sql import save_records, save_reference
+    from ml.data.academic_sql import save_generated
 
     data = generate_scale(scale, seed=seed)
-    save_reference(terms=data.terms, courses=data.courses, students=data.students)
-    rows = save_records(data.records().assign(attendance_weekly=data.enrollments["attendance_weekly"].to_numpy()))
-    session.commit()
+    rows = save_generated(data)
     echo(
         f"Academic data: {len(data.terms)} terms, {len(data.courses)} courses, "
         f"{len(data.students)} students, {rows} enrollments."

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 
 from core.db import engine, session
 from core.models import Course, Enrollment, ImportBatch, Student, Term
+from ml.data.academic import AcademicData
 from ml.data.academic_fields import DEFAULT_PASS_MARK, SIGNALS, STUDENT_FIELDS
 
 SIGNAL_NAMES = [s.name for s in SIGNALS]
@@ -37,6 +38,15 @@ def save_reference(
         _insert_missing(
             Student, "external_id", students.rename(columns={"student_id": "external_id"}), list(STUDENT_FIELDS)
         )
+
+
+def save_generated(data: AcademicData) -> int:
+    """Store a generated dataset (terms, courses, students, enrollments with weekly attendance); commits."""
+    save_reference(terms=data.terms, courses=data.courses, students=data.students)
+    weekly = data.enrollments["attendance_weekly"].to_numpy()  # records() keeps the enrollments' order
+    rows = save_records(data.records().assign(attendance_weekly=weekly))
+    session.commit()
+    return rows
 
 
 def save_records(records: pd.DataFrame, *, import_batch_id: int | None = None) -> int:

@@ -50,15 +50,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def store_data(scale: str):
-    from core import db
     from ml.data.academic import generate_scale
-    from ml.data.academic_sql import save_records, save_reference
+    from ml.data.academic_sql import save_generated
 
     data = generate_scale(scale)
     start = time.perf_counter()
-    save_reference(terms=data.terms, courses=data.courses, students=data.students)
-    rows = save_records(data.records().assign(attendance_weekly=data.enrollments["attendance_weekly"].to_numpy()))
-    db.session.commit()
+    rows = save_generated(data)
     emit("faculty_store_records", time.perf_counter() - start, scale=scale, rows=rows)
     return data
 

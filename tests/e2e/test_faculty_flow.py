@@ -10,7 +10,7 @@ from core import db
 from core.models import User
 from ml import lifecycle
 from ml.data.academic import generate_academic
-from ml.data.academic_sql import save_records, save_reference
+from ml.data.academic_sql import save_generated
 from tests.conftest import PASSWORD, empty_tables
 from tests.e2e.conftest import sign_in_page
 
@@ -20,9 +20,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.shared_data]
 @pytest.fixture(scope="module")
 def lecturer(app):
     data = generate_academic(n_students=300, n_courses=10, n_terms=4, seed=7)
-    save_reference(terms=data.terms, courses=data.courses, students=data.students)
-    save_records(data.records().assign(attendance_weekly=data.enrollments["attendance_weekly"].to_numpy()))
-    db.session.commit()
+    save_generated(data)
     lifecycle.retrain("at_risk", requested_by="e2e")
     User.create("lecturer-e2e@test.example", "faculty", PASSWORD)
     db.session.commit()

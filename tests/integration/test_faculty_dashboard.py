@@ -12,7 +12,7 @@ from core.models import Enrollment, ImportBatch, Intervention, ModelVersion, Ris
 from ml import lifecycle
 from ml.at_risk import store
 from ml.data.academic import generate_academic
-from ml.data.academic_sql import save_records, save_reference
+from ml.data.academic_sql import save_generated
 from tests.conftest import csrf_token, empty_tables
 from tests.integration.dash_client import call, dash_app_at
 
@@ -23,9 +23,7 @@ PREFIX = "/faculty/"
 @pytest.fixture(scope="module")
 def trained(app):
     data = generate_academic(n_students=500, n_courses=16, n_terms=4, seed=3)
-    save_reference(terms=data.terms, courses=data.courses, students=data.students)
-    save_records(data.records().assign(attendance_weekly=data.enrollments["attendance_weekly"].to_numpy()))
-    db.session.commit()
+    save_generated(data)
     outcome = lifecycle.retrain("at_risk", requested_by="test")
     yield {"data": data, "version": outcome.version, "term": store.current_term().code}
     empty_tables()

@@ -8,7 +8,7 @@ import pytest
 from core import db
 from core.models import JobRun, ModelVersion
 from ml.data.academic import generate_academic
-from ml.data.academic_sql import save_records, save_reference
+from ml.data.academic_sql import save_generated
 from tests.conftest import csrf_token
 from tests.integration.test_jobs import start_worker, wait_until
 
@@ -17,9 +17,7 @@ pytestmark = pytest.mark.slow
 
 def seed(n_students: int = 400) -> None:
     data = generate_academic(n_students=n_students, n_courses=12, n_terms=4, seed=5)
-    save_reference(terms=data.terms, courses=data.courses, students=data.students)
-    save_records(data.records())
-    db.session.commit()
+    save_generated(data)
 
 
 def queue_retrain(client) -> JobRun:

@@ -79,3 +79,21 @@ def kpi_card(label: str, value: str, id_: str | None = None, hint: str = "") -> 
 
 def empty_state(title: str, text: str) -> dbc.Alert:
     return dbc.Alert([html.H2(title, className="h5"), html.P(text, className="mb-0")], color="secondary")
+
+
+def upload_area(id_: str, max_bytes: int) -> dcc.Upload:
+    """A drop zone for one CSV/Excel file."""
+    return dcc.Upload(
+        id=id_,
+        children=html.Div(["Drop a file here or ", html.A("choose one")]),
+        className="border border-2 border-secondary-subtle rounded p-4 text-center mb-3",
+        max_size=max_bytes,
+        accept=".csv,.txt,.tsv,.xlsx",
+    )
+
+
+def row_errors_table(errors: list, id_: str, limit: int = 200) -> dbc.Table:
+    """The rows left out of an upload: file row number, column, problem."""
+    header = html.Thead(html.Tr([html.Th("Row"), html.Th("Column"), html.Th("Problem")]))
+    rows = [html.Tr([html.Td(e.row), html.Td(e.column), html.Td(e.problem)]) for e in errors[:limit]]
+    return dbc.Table([header, html.Tbody(rows)], size="sm", id=id_)

@@ -10,6 +10,7 @@ from flask_login import current_user
 from ml.at_risk import store
 from ml.at_risk.batch import score_upload
 from ml.data.academic_import import ImportFormatError, MappingError
+from webapp.dashboards.components import row_errors_table, upload_area
 from webapp.dashboards.faculty import data
 from webapp.uploads import files
 
@@ -26,13 +27,7 @@ def layout() -> html.Div:
                 "listed and left out, every other row is scored.",
                 className="text-muted",
             ),
-            dcc.Upload(
-                id="batch-upload",
-                children=html.Div(["Drop a file here or ", html.A("choose one")]),
-                className="border border-2 border-secondary-subtle rounded p-4 text-center mb-3",
-                max_size=files.MAX_UPLOAD_BYTES,
-                accept=".csv,.txt,.tsv,.xlsx",
-            ),
+            upload_area("batch-upload", files.MAX_UPLOAD_BYTES),
             dcc.Loading(html.Div(id="batch-result")),
             dcc.Store(id="batch-token"),
             dbc.Button("Download scored CSV", id="batch-download-button", color="secondary", disabled=True),
@@ -105,22 +100,8 @@ def _result(result) -> html.Div:
                 if len(table) > SHOWN_ROWS
                 else ""
             ),
-            _errors(result.errors) if result.errors else None,
-        ]
-    )
-
-
-def _errors(errors) -> html.Div:
-    return html.Div(
-        [
-            html.H3("Rows left out", className="h6 mt-3"),
-            dbc.Table(
-                [html.Thead(html.Tr([html.Th("Row"), html.Th("Column"), html.Th("Problem")]))]
-                + [
-                    html.Tbody([html.Tr([html.Td(e.row), html.Td(e.column), html.Td(e.problem)]) for e in errors[:200]])
-                ],
-                size="sm",
-                id="batch-errors",
-            ),
+            html.Div([html.H3("Rows left out", className="h6 mt-3"), row_errors_table(result.errors, "batch-errors")])
+            if result.errors
+            else None,
         ]
     )

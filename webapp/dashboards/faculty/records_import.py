@@ -22,6 +22,7 @@ from ml.data.academic_import import (
     suggest_mapping,
 )
 from ml.data.academic_sql import store_import
+from webapp.dashboards.components import row_errors_table, upload_area
 from webapp.uploads import files
 
 KIND = "imports"
@@ -44,13 +45,7 @@ def layout() -> html.Div:
                 "are reported and left out, every valid row is kept.",
                 className="text-muted",
             ),
-            dcc.Upload(
-                id="import-upload",
-                children=html.Div(["Drop a file here or ", html.A("choose one")]),
-                className="border border-2 border-secondary-subtle rounded p-4 text-center mb-3",
-                max_size=files.MAX_UPLOAD_BYTES,
-                accept=".csv,.txt,.tsv,.xlsx",
-            ),
+            upload_area("import-upload", files.MAX_UPLOAD_BYTES),
             dcc.Store(id="import-file"),
             dcc.Loading(html.Div(id="import-mapping")),
             dcc.Loading(html.Div(id="import-report", className="mt-3")),
@@ -237,17 +232,10 @@ def _report(result, batch_id: int | None, failure: str | None) -> html.Div:
         + " Retrain at_risk from the admin page to learn from them."
     )
     colour = "danger" if failure else ("warning" if result.n_invalid_rows else "success")
-    errors = [html.Tr([html.Td(e.row), html.Td(e.column), html.Td(e.problem)]) for e in result.errors]
     return html.Div(
         [
             dbc.Alert(headline, color=colour, id="import-summary"),
-            dbc.Table(
-                [html.Thead(html.Tr([html.Th("Row"), html.Th("Column"), html.Th("Problem")])), html.Tbody(errors)],
-                size="sm",
-                id="import-errors",
-            )
-            if errors
-            else None,
+            row_errors_table(result.errors, "import-errors", limit=len(result.errors)) if result.errors else None,
             html.Small(f"The first {len(result.errors):,} of {result.n_errors:,} problems are listed.")
             if result.errors_truncated
             else None,

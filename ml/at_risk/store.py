@@ -25,7 +25,7 @@ from core.models import (
 )
 from core.models.academic import INTERVENTION_ACTIONS
 from ml.at_risk.recommend import DEFAULT_RULES, validate_rules
-from ml.data.academic_sql import load_records, term_order
+from ml.data.academic_sql import load_records, term_order, term_positions
 
 BATCH = 5000
 GRID_LIMIT = 2000  # rows sent to the browser for "all courses"; the CSV export has them all
@@ -159,7 +159,7 @@ def pass_rate_trend(course_code: str | None = None) -> pd.DataFrame:
         query = query.join(Course, Course.id == Enrollment.course_id).where(Course.code == course_code)
     with engine().connect() as conn:
         frame = pd.read_sql(query, conn)
-    order = {code: i for i, code in enumerate(term_order())}
+    order = term_positions()
     return frame.assign(order=frame["term_code"].map(order)).sort_values("order").drop(columns="order")
 
 
@@ -175,7 +175,7 @@ def student_panel(enrollment_id: int) -> dict:
         .join(Course, Course.id == Enrollment.course_id)
         .where(Enrollment.student_id == student.id)
     ).all()
-    order = {code: i for i, code in enumerate(term_order())}
+    order = term_positions()
     return {
         "student_id": student.external_id,
         "age": student.age,

@@ -156,8 +156,7 @@ def load_records(
         query = query.where(e.c.id.in_(enrollments))
     with engine().connect() as conn:
         frame = pd.read_sql(query, conn)
-    order = term_order()
-    frame["term_index"] = frame["term_code"].map({code: i for i, code in enumerate(order)}).astype(int)
+    frame["term_index"] = frame["term_code"].map(term_positions()).astype(int)
     current = {term.code for term in Term.ordered() if term.is_current}
     frame["is_current"] = frame["term_code"].isin(current)
     frame["pass_mark"] = frame["pass_mark"].fillna(DEFAULT_PASS_MARK).astype(float)
@@ -176,6 +175,11 @@ def term_order() -> list[str]:
         term.code
         for term in sorted(Term.ordered(), key=lambda term: (term.start_date or _date_from_code(term.code), term.code))
     ]
+
+
+def term_positions() -> dict[str, int]:
+    """Term code -> its place in `term_order()` (0 = oldest)."""
+    return {code: i for i, code in enumerate(term_order())}
 
 
 def _date_from_code(code: str) -> date:

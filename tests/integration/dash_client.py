@@ -10,7 +10,7 @@ from tests.conftest import csrf_token
 def find_callback(dash_app, output: str) -> tuple[str, dict]:
     """The callback whose outputs include `output` ("component.property")."""
     for key, spec in dash_app.callback_map.items():
-        if output in output_names(key):
+        if output in [readable(name) for name in output_names(key)]:
             return key, spec
     raise KeyError(f"no callback outputs {output}")
 
@@ -18,7 +18,15 @@ def find_callback(dash_app, output: str) -> tuple[str, dict]:
 def call(client, dash_app, prefix: str, output: str, values: dict) -> tuple[int, dict]:
     """POST a callback with `values` {"component.property": value} for its inputs and states."""
     key, spec = find_callback(dash_app, output)
-    outputs = [dict(zip(("id", "property"), o.rsplit(".", 1), strict=True)) for o in output_names(key)]
+
+    def output(name: str) -> dict | list:
+        id_, prop = name.rsplit(".", 1)
+        if id_.startswith("{"):  # pattern-matching (ALL): one entry per concrete id given in values
+            pattern = json.loads(id_)
+            return [{"id": i, "property": prop} for i, _ in values.get(f"{pattern['type']}.id", [])]
+        return {"id": id_, "property": prop}
+
+    outputs = [output(name) for name in output_names(key)]
 
     def item(dependency: dict) -> dict | list:
         if dependency["id"].startswith("{"):  # pattern-matching (ALL): a list of (id dict, value) pairs
@@ -41,6 +49,12 @@ def call(client, dash_app, prefix: str, output: str, values: dict) -> tuple[int,
 def output_names(key: str) -> list[str]:
     """Dash keys a multi-output callback as "..a.prop...b.prop..", a single one as "a.prop"."""
     return key[2:-2].split("...") if key.startswith("..") else [key]
+
+
+def readable(name: str) -> str:
+    """'{"field":["ALL"],"type":"what-if"}.value' -> 'what-if.value'."""
+    id_, prop = name.rsplit(".", 1)
+    return f"{json.loads(id_)['type']}.{prop}" if id_.startswith("{") else name
 
 
 def dash_app_at(flask_app, prefix: str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from sqlalchemy import func, select
@@ -295,3 +296,26 @@ def test_api_rejects_an_unreadable_file_with_the_reason(app, faculty, trained):
         headers={"Content-Type": "text/csv", "X-CSRFToken": csrf_token(faculty)},
     )
     assert response.status_code == 400 and response.get_json()["error"]
+
+
+def test_saved_mapping_is_offered_and_reapplied(app, faculty, trained):
+    from core.models import MappingPreset
+    from ml.data.academic_import import ColumnMapping
+    from webapp.dashboards.faculty.records_import import EXTRA, IGNORE
+
+    mapping = ColumnMapping(fields={"RA": "student_id", "Disc": "course_code", "Faltas": "absences"}, extra=["Turma"])
+    db.session.add(MappingPreset(name="SIGAA export", mapping=mapping.to_dict(), created_by="t"))
+    db.session.commit()
+    preset_id = db.session.scalar(select(MappingPreset.id).where(MappingPreset.name == "SIGAA export"))
+    columns = ["RA", "Disc", "Faltas", "Turma", "Obs"]
+    ids = [{"type": "import-field", "column": c} for c in columns]
+    status, body = call(
+        faculty,
+        dash_app_at(app, PREFIX),
+        PREFIX,
+        "import-field.value",
+        {"import-preset.value": preset_id, "import-field.id": [(i, i) for i in ids]},
+    )
+    assert status == 200
+    chosen = {json.loads(key)["column"]: value["value"] for key, value in body["response"].items()}
+    assert chosen == {"RA": "student_id", "Disc": "course_code", "Faltas": "absences", "Turma": EXTRA, "Obs": IGNORE}

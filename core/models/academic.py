@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -128,7 +129,11 @@ class RiskPrediction(Base):
     """A stored at-risk score, so the dashboard reads instead of recomputing per click."""
 
     __tablename__ = "risk_predictions"
-    __table_args__ = (UniqueConstraint("enrollment_id", "model_version_id", "checkpoint"),)
+    __table_args__ = (
+        UniqueConstraint("enrollment_id", "model_version_id", "checkpoint"),
+        # The at-risk list reads one version and checkpoint, riskiest first.
+        Index("ix_risk_predictions_version_checkpoint_probability", "model_version_id", "checkpoint", "probability"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)

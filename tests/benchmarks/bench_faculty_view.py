@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     client = signed_in_client(app)
     time_callbacks(app, client, version, data)
     time_batch_scoring(client, data)
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def store_data(scale: str):

@@ -37,17 +37,18 @@ def save(kind: str, user_id: int, filename: str, data: bytes) -> str:
 
 def load(kind: str, user_id: int, token: str) -> tuple[str, bytes]:
     """(original filename, bytes) for a token this user saved; UploadError otherwise."""
+    path = path_of(kind, user_id, token)
+    return path.name.split("--", 1)[1], path.read_bytes()
+
+
+def path_of(kind: str, user_id: int, token: str) -> Path:
+    """The stored file of a token this user saved; UploadError otherwise."""
     if not re.fullmatch(rf"{user_id}-[0-9a-f]{{24}}", token or ""):
         raise UploadError("that file is not yours or has expired; upload it again")
     matches = list(_folder(kind).glob(f"{token}--*"))
     if not matches:
         raise UploadError("that file has expired; upload it again")
-    return matches[0].name.split("--", 1)[1], matches[0].read_bytes()
-
-
-def path_of(kind: str, user_id: int, token: str) -> Path:
-    load(kind, user_id, token)  # ownership check
-    return next(_folder(kind).glob(f"{token}--*"))
+    return matches[0]
 
 
 def _folder(kind: str) -> Path:

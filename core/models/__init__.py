@@ -13,6 +13,7 @@ from core.models.academic import (
 )
 from core.models.auth import ROLES, ApiToken, AuditLog, User
 from core.models.lifecycle import JobRun, ModelVersion
+from core.models.view_cache import ViewCache
 
 __all__ = [
     "ROLES",
@@ -30,4 +31,5 @@ __all__ = [
     "Student",
     "Term",
     "User",
+    "ViewCache",
 ]

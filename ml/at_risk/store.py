@@ -6,7 +6,6 @@ read of indexed rows, never a model run.
 
 from __future__ import annotations
 
-import copy
 from datetime import date
 from typing import Any
 
@@ -26,6 +25,7 @@ from core.models import (
     Term,
 )
 from core.models.academic import INTERVENTION_ACTIONS
+from core.view_cache import cached
 from ml.at_risk.recommend import DEFAULT_RULES, validate_rules
 from ml.data.academic_sql import load_records, term_order, term_positions
 
@@ -60,7 +60,10 @@ def publish_predictions(version: ModelVersion, model: Any) -> int:
         written += len(rows)
     session.execute(text("ANALYZE"))  # fresh statistics, or SQLite walks a whole term instead of the index
     session.commit()
-    _summaries.clear()
+    term = current_term()
+    for checkpoint in model.checkpoints if term else []:  # the web's first "all courses" view is then instant
+        summary(version.id, term.code, checkpoint)
+    pass_rate_trend()
     return written
 
 
@@ -125,18 +128,13 @@ def predictions(
 def summary(version_id: int, term_code: str, checkpoint: str, course_code: str | None = None) -> dict:
     """Counts over every stored prediction of the selection: students, per band, per segment, a histogram.
 
-    Stored predictions never change their band or segment, so the counts are kept per process (a whole term
-    at 30,000 students takes a few hundred milliseconds to count).
+    Counting a whole term at 30,000 students takes a few hundred milliseconds, so the counts are computed at
+    publish time and cached under the model's sha256 and the data version: the stored predictions (whose band
+    and segment never change afterwards) are a function of both, even when a rollback republishes an old model.
     """
-    key = (version_id, _artifact(version_id), term_code, checkpoint, course_code)
-    if key not in _summaries:
-        if len(_summaries) > 512:
-            _summaries.clear()
-        _summaries[key] = _count(version_id, term_code, checkpoint, course_code)
-    return copy.deepcopy(_summaries[key])
-
-
-_summaries: dict[tuple, dict] = {}
+    selection = f"{term_code}:{checkpoint}:{course_code or '*'}"
+    key = f"at_risk:summary:{_artifact(version_id)}:{':'.join(map(str, _data_version()))}:{selection}"
+    return cached(key, lambda: _count(version_id, term_code, checkpoint, course_code))
 
 
 def _count(version_id: int, term_code: str, checkpoint: str, course_code: str | None) -> dict:
@@ -164,16 +162,10 @@ def _count(version_id: int, term_code: str, checkpoint: str, course_code: str | 
 
 
 def pass_rate_trend(course_code: str | None = None) -> pd.DataFrame:
-    """Pass rate per past term (all courses or one), recounted only when enrollments were added or imported."""
-    key = (course_code, _data_version())
-    if key not in _trends:
-        if len(_trends) > 512:
-            _trends.clear()
-        _trends[key] = _pass_rates(course_code)
-    return _trends[key].copy()
-
-
-_trends: dict[tuple, pd.DataFrame] = {}
+    """Pass rate per past term (all courses or one), recounted only when enrollments are added or imported."""
+    key = f"at_risk:trend:{':'.join(map(str, _data_version()))}:{course_code or '*'}"
+    records = cached(key, lambda: _pass_rates(course_code).to_dict("records"))
+    return pd.DataFrame(records, columns=["term_code", "pass_rate", "students"])
 
 
 def _pass_rates(course_code: str | None) -> pd.DataFrame:

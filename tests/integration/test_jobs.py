@@ -22,7 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def start_worker(*extra: str) -> subprocess.Popen:
     flask = Path(sys.executable).parent / "flask"
-    return subprocess.Popen([str(flask), "--app", "wsgi", "worker", *extra], cwd=ROOT, env=os.environ.copy())
+    # Its own process group: the worker forks a work horse and a scheduler, and a test may kill them all.
+    return subprocess.Popen(
+        [str(flask), "--app", "wsgi", "worker", *extra], cwd=ROOT, env=os.environ.copy(), start_new_session=True
+    )
 
 
 @pytest.fixture
@@ -75,9 +78,9 @@ def test_job_whose_worker_dies_ends_failed_not_running(app):
     try:
         run = enqueue(jobs_for_tests.hang)
         wait_until(lambda: (db.session.refresh(run), run.message.startswith("pid "))[1])
-        horse = int(run.message.split()[1])
-        os.kill(horse, signal.SIGKILL)
-        process.send_signal(signal.SIGKILL)
+        # As in a crash: the work horse (RQ gives it its own session) and the worker's group (worker, scheduler).
+        os.kill(int(run.message.split()[1]), signal.SIGKILL)
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
     finally:
         if process.poll() is None:

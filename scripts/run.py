@@ -41,16 +41,30 @@ def main() -> int:
     ]  # fmt: skip
     print(f"\nAula is running at http://{host}:{port}/  (Ctrl-C stops everything)\n", flush=True)
     try:
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        print("a process stopped unexpectedly; shutting down", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
+        return _supervise(children)
     finally:
         _stop(children)
         if embedded:
             redis_server.stop(settings.data_dir)
+
+
+def _supervise(children: list[subprocess.Popen]) -> int:
+    """Wait for Ctrl-C or SIGTERM (0), or for a child to stop on its own (1).
+
+    Ctrl-C reaches the whole process group, so the children may exit before this loop looks again: the
+    signal is recorded by a handler first, and a stopped child is only "unexpected" when none arrived.
+    """
+    requested: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda received, _frame: requested.append(received))
+    while not requested and all(child.poll() is None for child in children):
+        time.sleep(0.5)
+    if not requested:
+        time.sleep(0.5)  # a child stopped by the same Ctrl-C may have exited just before our handler ran
+    if requested:
+        return 0
+    print("a process stopped unexpectedly; shutting down", file=sys.stderr)
+    return 1
 
 
 def _stop(children: list[subprocess.Popen]) -> None:

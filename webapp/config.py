@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from core.settings import Settings
+from jobs import redis_server
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
@@ -23,8 +24,8 @@ def build_config(settings: Settings, overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead, so a long-open dashboard keeps working
-        # Several gunicorn workers share one limit only through Redis; a laptop's single process is fine in memory.
-        "RATELIMIT_STORAGE_URI": _limiter_storage(settings.redis_url),
+        # Every gunicorn worker counts in Redis (the embedded one too), so the limit holds across workers.
+        "RATELIMIT_STORAGE_URI": _limiter_storage(settings.redis_url or redis_server.url_for(settings.data_dir)),
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": "10 per minute",
@@ -33,9 +34,7 @@ def build_config(settings: Settings, overrides: dict | None = None) -> dict:
     return config
 
 
-def _limiter_storage(redis_url: str | None) -> str:
-    if not redis_url:
-        return "memory://"
+def _limiter_storage(redis_url: str) -> str:
     return "redis+unix://" + redis_url.removeprefix("unix://") if redis_url.startswith("unix://") else redis_url
 
 

@@ -38,9 +38,12 @@ def test_settings_default_to_sqlite_and_embedded_redis_in_the_data_dir(tmp_path)
     assert settings.redis_url is None and settings.models_dir == tmp_path / "models"
 
 
-def test_rate_limits_are_kept_in_redis_when_redis_url_is_set():
-    from webapp.config import _limiter_storage
+def test_rate_limits_are_kept_in_redis_shared_by_every_worker(tmp_path):
+    from core.settings import Settings
+    from webapp.config import build_config
 
-    assert _limiter_storage(None) == "memory://"
-    assert _limiter_storage("unix:///tmp/x/redis.sock") == "redis+unix:///tmp/x/redis.sock"
-    assert _limiter_storage("redis://h:6379/0") == "redis://h:6379/0"
+    def storage(env: dict) -> str:
+        return build_config(Settings.from_env({"AULA_DATA_DIR": str(tmp_path), **env}))["RATELIMIT_STORAGE_URI"]
+
+    assert storage({}) == f"redis+unix://{tmp_path / 'redis.sock'}"  # the embedded Redis
+    assert storage({"REDIS_URL": "redis://h:6379/0"}) == "redis://h:6379/0"

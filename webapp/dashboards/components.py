@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import dash_bootstrap_components as dbc
@@ -15,9 +16,25 @@ from webapp.auth import visible_sections
 STYLESHEETS = ["/static/vendor/bootstrap.min.css", "/static/css/aula.css"]
 
 
+class _ThreadSafeDash(Dash):
+    """Dash whose first-request setup finishes before any other thread's request is served.
+
+    Dash marks its setup done before doing it (plotly/dash#3971), so under gunicorn's threaded workers the
+    requests that arrive with the first one fail: "... is not a registered library", 500.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self._setup_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def _setup_server(self) -> None:
+        with self._setup_lock:
+            super()._setup_server()
+
+
 def make_dash(server: Flask, prefix: str, title: str, body: Callable[[], html.Div]) -> Dash:
     """A Dash app at `prefix` whose layout is the shared navbar plus `body()`, built per page load."""
-    app = Dash(
+    app = _ThreadSafeDash(
         __name__,
         server=server,
         url_base_pathname=prefix,

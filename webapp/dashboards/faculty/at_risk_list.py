@@ -102,12 +102,17 @@ def interventions_layout() -> html.Div:
                     {"field": "course_code", "headerName": "Course"},
                     {"field": "term_code", "headerName": "Term"},
                     {"field": "action", "headerName": "Action"},
-                    {"field": "note", "headerName": "Note", "flex": 1},
+                    {"field": "note", "headerName": "Note", "flex": 1, "minWidth": 240},
                     {"field": "created_by", "headerName": "By"},
                     {"field": "outcome", "headerName": "Outcome"},
                 ],
                 rowData=[],
                 defaultColDef={"sortable": True, "filter": True, "resizable": True},
+                dashGridOptions={
+                    "localeText": {
+                        "noRowsToShow": "No interventions yet: click a student in the at-risk list to record one."
+                    }
+                },
                 style={"height": "420px"},
             ),
         ],

@@ -6,6 +6,7 @@ SQLite in the data directory when DATABASE_URL is unset.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from core.settings import Settings  # noqa: E402
 from jobs import redis_server  # noqa: E402
 
 BIN = Path(sys.executable).parent
+GRACE_S = 10  # how long gunicorn and the RQ worker get to finish what they are doing
 
 
 def main() -> int:
@@ -32,12 +34,10 @@ def main() -> int:
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, check=True)
     subprocess.run([*flask, "demo", "seed"], cwd=ROOT, check=True)
     children = [
-        subprocess.Popen(
-            [str(BIN / "gunicorn"), "wsgi:app", "--bind", f"{host}:{port}", "--workers", "2", "--threads", "4",
-             "--timeout", "120", "--access-logfile", "-", "--no-control-socket"],
-            cwd=ROOT,
-        ),
-        subprocess.Popen([*flask, "worker"], cwd=ROOT),
+        _spawn([str(BIN / "gunicorn"), "wsgi:app", "--bind", f"{host}:{port}", "--workers", "2", "--threads", "4",
+                "--timeout", "120", "--graceful-timeout", str(GRACE_S), "--access-logfile", "-",
+                "--no-control-socket"]),
+        _spawn([*flask, "worker"]),
     ]  # fmt: skip
     print(f"\nAula is running at http://{host}:{port}/  (Ctrl-C stops everything)\n", flush=True)
     try:
@@ -48,19 +48,19 @@ def main() -> int:
             redis_server.stop(settings.data_dir)
 
 
-def _supervise(children: list[subprocess.Popen]) -> int:
-    """Wait for Ctrl-C or SIGTERM (0), or for a child to stop on its own (1).
+def _spawn(command: list[str]) -> subprocess.Popen:
+    """A child in its own process group: Ctrl-C reaches only this supervisor, which stops the children with
+    SIGTERM (a graceful stop; gunicorn's gthread workers can deadlock on the SIGINT a terminal sends them)."""
+    return subprocess.Popen(command, cwd=ROOT, process_group=0)
 
-    Ctrl-C reaches the whole process group, so the children may exit before this loop looks again: the
-    signal is recorded by a handler first, and a stopped child is only "unexpected" when none arrived.
-    """
+
+def _supervise(children: list[subprocess.Popen]) -> int:
+    """Wait for Ctrl-C or SIGTERM (0), or for a child to stop on its own (1)."""
     requested: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda received, _frame: requested.append(received))
     while not requested and all(child.poll() is None for child in children):
         time.sleep(0.5)
-    if not requested:
-        time.sleep(0.5)  # a child stopped by the same Ctrl-C may have exited just before our handler ran
     if requested:
         return 0
     print("a process stopped unexpectedly; shutting down", file=sys.stderr)
@@ -68,14 +68,20 @@ def _supervise(children: list[subprocess.Popen]) -> int:
 
 
 def _stop(children: list[subprocess.Popen]) -> None:
-    for child in children:
-        if child.poll() is None:
+    """SIGTERM, and a second one for what is still running (the RQ worker then stops its job's work horse
+    too); then kill whatever is left in each child's group, such as a stuck gunicorn worker."""
+    for wait_s in (GRACE_S + 10, 5):
+        running = [child for child in children if child.poll() is None]
+        for child in running:
             child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + wait_s
+        for child in running:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=max(deadline - time.monotonic(), 0))
     for child in children:
-        try:
-            child.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            child.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -71,12 +72,15 @@ def sign_in(url: str, email: str, password: str) -> requests.Response:
     return browser.post(f"{url}/login", data=data, allow_redirects=False, timeout=10)
 
 
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def leftovers(data_dir: Path) -> list[str]:
+    """Processes still running with this data directory in their environment, whatever their group."""
+    marker = f"AULA_DATA_DIR={data_dir}".encode()
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if marker in (proc / "environ").read_bytes().split(b"\0"):
+                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+    return found
 
 
 def test_make_run_serves_the_demo_then_stops_cleanly_and_restarts_quickly():
@@ -84,6 +88,7 @@ def test_make_run_serves_the_demo_then_stops_cleanly_and_restarts_quickly():
         data_dir = Path(tmp)
         first = Supervisor(data_dir, free_port())
         first.wait_ready()
+        assert len(leftovers(data_dir)) >= 4  # supervisor, gunicorn master and workers, RQ worker
         passwords = dict(re.findall(r"^\s+faculty\s+(\S+@\S+)\s+(\S+)$", first.output, re.MULTILINE))
         assert passwords, first.output
         email, password = next(iter(passwords.items()))
@@ -93,7 +98,7 @@ def test_make_run_serves_the_demo_then_stops_cleanly_and_restarts_quickly():
 
         assert first.ctrl_c() == 0, first.output[-3000:]
         assert "stopped unexpectedly" not in first.output
-        assert not group_alive(first.process.pid), "a child outlived Ctrl-C"
+        assert not leftovers(data_dir), "a process outlived Ctrl-C"
         assert not redis_server._answers(redis_server.url_for(data_dir)), "the embedded Redis is still running"
 
         started = time.monotonic()
@@ -102,4 +107,5 @@ def test_make_run_serves_the_demo_then_stops_cleanly_and_restarts_quickly():
         assert "passwords unchanged" in second.output and "production model present" in second.output
         assert sign_in(second.url, email, password).status_code == 302
         assert second.ctrl_c() == 0, second.output[-3000:]
+        assert not leftovers(data_dir), "a process outlived Ctrl-C"
         assert time.monotonic() - started < 60, "a second make run should reuse what exists"

@@ -27,7 +27,7 @@ from core.models import (
 from core.models.academic import INTERVENTION_ACTIONS
 from core.view_cache import cached
 from ml.at_risk.recommend import DEFAULT_RULES, validate_rules
-from ml.data.academic_sql import load_records, term_order, term_positions
+from ml.data.academic_sql import join_student_course_term, load_records, term_order, term_positions
 
 BATCH = 5000
 GRID_LIMIT = 2000  # rows sent to the browser for "all courses"; the CSV export has them all
@@ -91,26 +91,23 @@ def predictions(
     """Stored predictions, riskiest first, with the signals the grid and scatter show (`limit` rows at most)."""
     e, s, c, t, p = (m.__table__ for m in (Enrollment, Student, Course, Term, RiskPrediction))
     quiz_mean = _row_mean(e.c.quiz_1, e.c.quiz_2, e.c.quiz_3)
+    query = select(
+        p.c.enrollment_id,
+        s.c.external_id.label("student_id"),
+        c.c.code.label("course_code"),
+        (p.c.probability * 100).label("risk_pct"),
+        p.c.at_risk,
+        p.c.risk_band,
+        p.c.segment,
+        p.c.recommendation,
+        p.c.reasons,
+        e.c.attendance_w8.label("attendance_pct"),
+        quiz_mean.label("quiz_avg"),
+        e.c.midterm,
+        e.c.lms_minutes_w8.label("lms_minutes"),
+    ).join(e, e.c.id == p.c.enrollment_id)
     query = (
-        select(
-            p.c.enrollment_id,
-            s.c.external_id.label("student_id"),
-            c.c.code.label("course_code"),
-            (p.c.probability * 100).label("risk_pct"),
-            p.c.at_risk,
-            p.c.risk_band,
-            p.c.segment,
-            p.c.recommendation,
-            p.c.reasons,
-            e.c.attendance_w8.label("attendance_pct"),
-            quiz_mean.label("quiz_avg"),
-            e.c.midterm,
-            e.c.lms_minutes_w8.label("lms_minutes"),
-        )
-        .join(e, e.c.id == p.c.enrollment_id)
-        .join(s, s.c.id == e.c.student_id)
-        .join(c, c.c.id == e.c.course_id)
-        .join(t, t.c.id == e.c.term_id)
+        join_student_course_term(query)
         .where(p.c.model_version_id == version_id, p.c.checkpoint == checkpoint, t.c.code == term_code)
         .order_by(p.c.probability.desc())
     )
@@ -242,24 +239,18 @@ def interventions(
     """Recorded interventions, newest first, with the outcome once the term has closed."""
     i, e, s, c, t = (m.__table__ for m in (Intervention, Enrollment, Student, Course, Term))
     outcome = case((e.c.passed.is_(True), "passed"), (e.c.passed.is_(False), "failed"), else_="term open")
-    query = (
-        select(
-            i.c.id,
-            i.c.action_date,
-            s.c.external_id.label("student_id"),
-            c.c.code.label("course_code"),
-            t.c.code.label("term_code"),
-            i.c.action,
-            i.c.note,
-            i.c.created_by,
-            outcome.label("outcome"),
-        )
-        .join(e, e.c.id == i.c.enrollment_id)
-        .join(s, s.c.id == e.c.student_id)
-        .join(c, c.c.id == e.c.course_id)
-        .join(t, t.c.id == e.c.term_id)
-        .order_by(i.c.action_date.desc(), i.c.id.desc())
-    )
+    query = select(
+        i.c.id,
+        i.c.action_date,
+        s.c.external_id.label("student_id"),
+        c.c.code.label("course_code"),
+        t.c.code.label("term_code"),
+        i.c.action,
+        i.c.note,
+        i.c.created_by,
+        outcome.label("outcome"),
+    ).join(e, e.c.id == i.c.enrollment_id)
+    query = join_student_course_term(query).order_by(i.c.action_date.desc(), i.c.id.desc())
     conditions = [
         cond
         for cond in (

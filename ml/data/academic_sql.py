@@ -11,7 +11,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, insert, select, update
 
 from core.db import engine, session
 from core.models import Course, Enrollment, ImportBatch, Student, Term
@@ -133,23 +133,19 @@ def load_records(
     `with_ids` keeps the `enrollment_id` column (the link back to the stored row).
     """
     e, s, c, t = Enrollment.__table__, Student.__table__, Course.__table__, Term.__table__
-    query = (
-        select(
-            e.c.id.label("enrollment_id"),
-            s.c.external_id.label("student_id"),
-            c.c.code.label("course_code"),
-            t.c.code.label("term_code"),
-            c.c.pass_mark,
-            *[s.c[name] for name in STUDENT_FIELDS],
-            *[e.c[name] for name in SIGNAL_NAMES],
-            e.c.final_grade,
-            e.c.passed,
-            e.c.extra,
-        )
-        .join(s, s.c.id == e.c.student_id)
-        .join(c, c.c.id == e.c.course_id)
-        .join(t, t.c.id == e.c.term_id)
+    query = select(
+        e.c.id.label("enrollment_id"),
+        s.c.external_id.label("student_id"),
+        c.c.code.label("course_code"),
+        t.c.code.label("term_code"),
+        c.c.pass_mark,
+        *[s.c[name] for name in STUDENT_FIELDS],
+        *[e.c[name] for name in SIGNAL_NAMES],
+        e.c.final_grade,
+        e.c.passed,
+        e.c.extra,
     )
+    query = join_student_course_term(query)
     if terms:
         query = query.where(t.c.code.in_(terms))
     if enrollments:
@@ -167,6 +163,12 @@ def load_records(
     if not with_ids:
         frame = frame.drop(columns="enrollment_id")
     return frame.sort_values(["term_index", "course_code", "student_id"], kind="stable").reset_index(drop=True)
+
+
+def join_student_course_term(query: Select) -> Select:
+    """`query`, which reads enrollments, joined to each enrollment's student, course and term."""
+    e, s, c, t = Enrollment.__table__, Student.__table__, Course.__table__, Term.__table__
+    return query.join(s, s.c.id == e.c.student_id).join(c, c.c.id == e.c.course_id).join(t, t.c.id == e.c.term_id)
 
 
 def term_order() -> list[str]:

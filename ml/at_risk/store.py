@@ -26,6 +26,7 @@ from core.models import (
 )
 from core.models.academic import INTERVENTION_ACTIONS
 from core.view_cache import cached
+from ml import registry
 from ml.at_risk.recommend import DEFAULT_RULES, validate_rules
 from ml.data.academic_sql import join_student_course_term, load_records, term_order, term_positions
 
@@ -35,8 +36,9 @@ GRID_LIMIT = 2000  # rows sent to the browser for "all courses"; the CSV export 
 
 def publish_predictions(version: ModelVersion, model: Any) -> int:
     """Score the current term at every checkpoint with `version` and store the rows; returns rows written."""
-    current = load_records()
-    current = current[current["is_current"] & current["passed"].isna()]
+    term = current_term()
+    current = load_records(terms=[term.code]) if term else pd.DataFrame({"passed": []})
+    current = current[current["passed"].isna()]
     session.execute(delete(RiskPrediction).where(RiskPrediction.model_version_id == version.id))
     rules = effective_rules(model.rules)
     written = 0
@@ -60,7 +62,6 @@ def publish_predictions(version: ModelVersion, model: Any) -> int:
         written += len(rows)
     session.execute(text("ANALYZE"))  # fresh statistics, or SQLite walks a whole term instead of the index
     session.commit()
-    term = current_term()
     for checkpoint in model.checkpoints if term else []:  # the web's first "all courses" view is then instant
         summary(version.id, term.code, checkpoint)
     pass_rate_trend()
@@ -127,7 +128,7 @@ def summary(version_id: int, term_code: str, checkpoint: str, course_code: str |
 
     Counting a whole term at 30,000 students takes a few hundred milliseconds, so the counts are computed at
     publish time and cached under the model's sha256 and the data version: the stored predictions (whose band
-    and segment never change afterwards) are a function of both, even when a rollback republishes an old model.
+    and segment never change afterwards) are a function of both, even when an old model is published again.
     """
     selection = f"{term_code}:{checkpoint}:{course_code or '*'}"
     key = f"at_risk:summary:{_artifact(version_id)}:{':'.join(map(str, _data_version()))}:{selection}"
@@ -266,6 +267,15 @@ def interventions(
         frame = pd.read_sql(query, conn)
     frame["action_date"] = frame["action_date"].astype(str)
     return frame
+
+
+def production_model() -> tuple[registry.Loaded, dict[str, dict[str, str]]]:
+    """The production model (loaded once per process, reloaded after a promotion) and the recommendation
+    rules in force for it, so every scoring path shows faculty's edits. LookupError when there is none."""
+    loaded = registry.load_production("at_risk")
+    if loaded is None:
+        raise LookupError("no at-risk model is in production yet")
+    return loaded, effective_rules(loaded.model.rules)
 
 
 def effective_rules(model_rules: dict | None = None) -> dict[str, dict[str, str]]:

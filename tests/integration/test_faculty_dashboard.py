@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -13,7 +14,7 @@ from core.models import Enrollment, ImportBatch, Intervention, ModelVersion, Ris
 from ml import lifecycle
 from ml.at_risk import store
 from ml.data.academic import generate_academic
-from ml.data.academic_sql import save_generated
+from ml.data.academic_sql import load_records, save_generated
 from tests.conftest import csrf_token, empty_tables
 from tests.integration.dash_client import call, dash_app_at
 
@@ -156,8 +157,18 @@ def test_model_quality_compares_with_baselines(app, faculty, trained):
     assert "Majority class" in text and "Latest grade below pass mark" in text and "baseline" in text
 
 
-def test_edited_rule_applies_to_stored_predictions(app, faculty, trained):
-    rows = [{"risk_band": "high", "segment": "*", "action": "Call the student today."}]
+def high_risk_prediction(trained) -> RiskPrediction:
+    return db.session.scalar(
+        select(RiskPrediction)
+        .where(RiskPrediction.model_version_id == trained["version"].id, RiskPrediction.checkpoint == "midterm")
+        .where(RiskPrediction.risk_band == "high")
+        .order_by(RiskPrediction.probability.desc())
+    )
+
+
+def test_edited_rule_applies_to_stored_predictions_and_what_if(app, faculty, trained):
+    target = high_risk_prediction(trained)
+    rows = [{"risk_band": "high", "segment": target.segment, "action": "Call the student today."}]
     _, body = call(
         faculty,
         dash_app_at(app, PREFIX),
@@ -166,7 +177,33 @@ def test_edited_rule_applies_to_stored_predictions(app, faculty, trained):
         {"rules-save.n_clicks": 1, "rules-grid.rowData": rows},
     )
     assert "Saved 1 rule" in str(body["response"])
-    assert store.effective_rules()["high"]["*"] == "Call the student today."
+    db.session.expire_all()
+    same_kind = db.session.scalars(
+        select(RiskPrediction.recommendation).where(
+            RiskPrediction.risk_band == "high", RiskPrediction.segment == target.segment
+        )
+    ).all()
+    assert same_kind and set(same_kind) == {"Call the student today."}
+
+    from webapp.dashboards.faculty.what_if import EDITABLE
+
+    recorded = load_records(enrollments=[target.enrollment_id]).iloc[0]  # unchanged values: the stored band
+    values = [({"type": "what-if", "field": name}, None if pd.isna(recorded[name]) else float(recorded[name]))
+              for name in EDITABLE]  # fmt: skip
+    status, body = call(
+        faculty,
+        dash_app_at(app, PREFIX),
+        PREFIX,
+        "what-if-result.children",
+        {
+            "what-if.value": values,
+            "checkpoint.value": "midterm",
+            "selected-enrollment.data": target.enrollment_id,
+        },
+    )
+    assert status == 200, body
+    result = str(body["response"])
+    assert "Fail risk" in result and "Call the student today." in result
 
 
 def upload_payload(text: str, encoding: str = "utf-8") -> str:

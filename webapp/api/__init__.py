@@ -82,23 +82,19 @@ def at_risk():
 @role_required("faculty")
 def score_at_risk():
     """Score an uploaded CSV/Excel file (multipart field `file`, or a CSV request body)."""
-    from ml import registry
     from ml.at_risk import store
     from ml.at_risk.batch import score_upload
     from ml.data.academic_import import ImportFormatError, MappingError
 
     upload = request.files.get("file")
     data, filename = (upload.read(), upload.filename or "upload.csv") if upload else (request.get_data(), "body.csv")
-    loaded = registry.load_production("at_risk")
-    if loaded is None:
-        return jsonify(error="no at-risk model is in production yet"), 404
+    try:
+        loaded, rules = store.production_model()
+    except LookupError as exc:
+        return jsonify(error=str(exc)), 404
     try:
         result = score_upload(
-            data,
-            filename,
-            loaded.model,
-            checkpoint=request.args.get("checkpoint") or None,
-            rules=store.effective_rules(loaded.model.rules),
+            data, filename, loaded.model, checkpoint=request.args.get("checkpoint") or None, rules=rules
         )
     except (ImportFormatError, MappingError) as exc:
         return jsonify(error=str(exc)), 400

@@ -11,7 +11,6 @@ from ml.at_risk import store
 from ml.at_risk.batch import score_upload
 from ml.data.academic_import import ImportFormatError, MappingError
 from webapp.dashboards.components import row_errors_table, upload_area
-from webapp.dashboards.faculty import data
 from webapp.uploads import files
 
 KIND = "scored"
@@ -52,10 +51,8 @@ def register(app: Dash) -> None:
             return no_update, no_update, no_update
         try:
             raw = files.decode_dash_upload(contents)
-            _, model = data.production_model()
-            result = score_upload(
-                raw, filename or "upload.csv", model, checkpoint=checkpoint, rules=store.effective_rules(model.rules)
-            )
+            loaded, rules = store.production_model()
+            result = score_upload(raw, filename or "upload.csv", loaded.model, checkpoint=checkpoint, rules=rules)
         except (ImportFormatError, MappingError, files.UploadError, LookupError) as exc:
             return dbc.Alert(f"{filename}: {exc}", color="danger"), None, True
         token = files.save(

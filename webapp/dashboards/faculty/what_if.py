@@ -6,9 +6,9 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Dash, Input, Output, State, html
 
+from ml.at_risk import store
 from ml.data.academic_fields import SIGNALS_BY_NAME
 from ml.data.academic_sql import load_records
-from webapp.dashboards.faculty import data
 
 EDITABLE = (
     "attendance_w4",
@@ -78,13 +78,14 @@ def register(app: Dash) -> None:
     def score(values: list, checkpoint: str, enrollment_id: int | None):
         if not enrollment_id:
             return None
-        _, model = data.production_model()
+        loaded, rules = store.production_model()
+        model = loaded.model
         record = load_records(enrollments=[int(enrollment_id)], with_ids=False)
-        original = model.predict(record, checkpoint).iloc[0]
+        original = model.predict(record, checkpoint, rules=rules).iloc[0]
         changed = record.copy()
         for name, value in zip(EDITABLE, values, strict=True):
             changed[name] = float(value) if value is not None and value != "" else float("nan")
-        scored = model.predict(changed, checkpoint).iloc[0]
+        scored = model.predict(changed, checkpoint, rules=rules).iloc[0]
         delta = (scored["probability"] - original["probability"]) * 100
         return dbc.Alert(
             [

@@ -164,11 +164,6 @@ class AtRiskModel:
             previous_week, previous_present = m.week, present
         return chosen
 
-    def probability(self, records: pd.DataFrame, checkpoint: str) -> np.ndarray:
-        """Calibrated P(fail) per row at `checkpoint`."""
-        m = self._checkpoint(checkpoint)
-        return m.probability(m.stages(records)[2])
-
     def predict(
         self,
         records: pd.DataFrame,
@@ -388,13 +383,13 @@ def split_by_term(records: pd.DataFrame) -> TermSplit:
             f"Only {len(train)} enrollments with outcomes in the training terms ({', '.join(train_terms)}); "
             f"at least {MIN_TRAIN_ROWS} are needed."
         )
-    for label, y, where in ((1, y_train, "training terms"), (0, y_train, "training terms")):
-        if (y == label).sum() < MIN_CLASS_ROWS:
+    for label in (1, 0):
+        if (y_train == label).sum() < MIN_CLASS_ROWS:
             kind = "failed" if label == 1 else "passed"
             raise InsufficientDataError(
-                f"Only {(y == label).sum()} enrollments {kind} in the {where} ({', '.join(train_terms)}); at least "
-                f"{MIN_CLASS_ROWS} of each outcome are needed to learn who fails. Check that `passed` is imported "
-                "correctly or add more past terms."
+                f"Only {(y_train == label).sum()} enrollments {kind} in the training terms "
+                f"({', '.join(train_terms)}); at least {MIN_CLASS_ROWS} of each outcome are needed to learn who "
+                "fails. Check that `passed` is imported correctly or add more past terms."
             )
     if len(np.unique(y_eval)) < 2:
         raise InsufficientDataError(

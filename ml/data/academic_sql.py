@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Select, insert, select, update
 
-from core.db import engine, session
+from core.db import engine, session, transaction
 from core.models import Course, Enrollment, ImportBatch, Student, Term
 from ml.data.academic import AcademicData
 from ml.data.academic_fields import DEFAULT_PASS_MARK, SIGNALS, STUDENT_FIELDS
@@ -105,15 +105,11 @@ def store_import(records: pd.DataFrame, *, filename: str, mapping: dict, uploade
         rows_invalid=n_rows - len(records),
         mapping=mapping,
     )
-    try:
+    with transaction():
         session.add(batch)
         session.flush()
         save_records(records.drop(columns=["source_row"], errors="ignore"), import_batch_id=batch.id)
         mark_current_term()
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return batch
 
 

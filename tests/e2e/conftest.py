@@ -44,6 +44,8 @@ def server(app):
             f"127.0.0.1:{port}",
             "--workers",
             "2",
+            "--threads",
+            "4",  # threaded workers, as in production and make run
             "--timeout",
             "120",
             "--no-control-socket",

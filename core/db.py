@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
@@ -74,6 +75,20 @@ def transaction() -> Iterator[Session]:
     except BaseException:
         s.rollback()
         raise
+
+
+def analyze(tables: Iterable[str]) -> None:
+    """Refresh the planner's statistics of `tables` (after a bulk write), on SQLite and PostgreSQL alike.
+
+    Without it SQLite keeps planning with the statistics of an empty table and walks a whole term instead of
+    using the index. Only the tables written are analysed: a database-wide ANALYZE costs seconds at scale.
+    """
+    s = session()
+    for table in tables:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", table):
+            raise ValueError(f"not a table name: {table!r}")
+        s.execute(text(f"ANALYZE {table}"))
+    s.commit()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -11,10 +11,12 @@ from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from core.db import session, utcnow
 from core.models import JobRun
+from core.models.lifecycle import OPEN_JOB_STATUSES
 from core.settings import Settings
 from jobs import redis_server
 
@@ -27,6 +29,14 @@ FAILURE_TTL = 30 * 24 * HOUR
 
 class QueueUnavailableError(RuntimeError):
     """Redis cannot be reached: nothing was enqueued."""
+
+
+class JobAlreadyRunningError(RuntimeError):
+    """A run holding the same lock is queued or running; `run` is that run."""
+
+    def __init__(self, run: JobRun):
+        self.run = run
+        super().__init__(f"{run.kind} is already {run.status} (job {run.id})")
 
 
 def redis_url(settings: Settings | None = None) -> str:
@@ -51,21 +61,32 @@ def enqueue(
     requested_by: str,
     timeout: int,
     params: dict | None = None,
+    lock: str | None = None,
 ) -> JobRun:
-    """Record a job run, then put `func(run_id, *args)` on `queue`.
+    """Record a job run, then put `func(run_id, *args)` on `queue` under the RQ job id `aula-<run id>`.
 
-    When Redis is down the run is kept as failed with the reason and `QueueUnavailableError` is raised.
+    With `lock`, at most one run holding it may be open: `JobAlreadyRunningError` names the open one (the
+    database's partial unique index decides, so two processes asking at once cannot both win). When Redis is
+    down the run is kept as failed with the reason and `QueueUnavailableError` is raised.
     """
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
-    run = JobRun(kind=kind, params=params or {}, queue=queue, requested_by=requested_by, status="queued")
+    run = JobRun(kind=kind, params=params or {}, queue=queue, requested_by=requested_by, status="queued", lock_key=lock)
     session.add(run)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        holder = JobRun.open_for(lock) if lock else None
+        if holder is None:
+            raise
+        raise JobAlreadyRunningError(holder) from None
     try:
         job = Queue(queue, connection=connection()).enqueue(
             func,
             run.id,
             *args,
+            job_id=rq_job_id(run.id),
             job_timeout=timeout,
             result_ttl=RESULT_TTL,
             failure_ttl=FAILURE_TTL,
@@ -79,13 +100,30 @@ def enqueue(
     return run
 
 
+def rq_job_id(run_id: int) -> str:
+    """The RQ job of a run is found from the run alone (and a run can only ever be enqueued once)."""
+    return f"aula-{run_id}"
+
+
+def request_follow_up(run: JobRun, follow_up: str) -> bool:
+    """Ask the open `run` to queue `follow_up` when it ends; False if it closed meanwhile (ask again)."""
+    result = session.execute(
+        update(JobRun)
+        .where(JobRun.id == run.id, JobRun.status.in_(OPEN_JOB_STATUSES))
+        .values(follow_up=follow_up)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
 def reconcile(now: float | None = None) -> None:
     """Close job runs whose RQ job failed, vanished, or whose worker died, so none stays running forever.
 
     RQ moves a job whose worker stopped sending heartbeats to its failed registry (AbandonedJobError);
     `now` lets a caller look past the heartbeat grace period.
     """
-    runs = list(session.scalars(select(JobRun).where(JobRun.status.in_(("queued", "running")))))
+    runs = list(session.scalars(select(JobRun).where(JobRun.status.in_(OPEN_JOB_STATUSES))))
     if not runs:
         return
     try:

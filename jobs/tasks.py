@@ -1,4 +1,9 @@
-"""RQ entry points. Each takes the `job_runs` id first and reports progress through `tracked`."""
+"""RQ entry points. Each takes the `job_runs` id first and reports progress through `tracked`.
+
+Everything that changes what a task serves (retrain, publish, promote, roll back) holds the task's lock, so one
+runs at a time per task: a second request is refused with `queue.JobAlreadyRunningError` ("already running (job
+N)"), except a publish requested while the task is busy, which follows the running job (`request_publish`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from collections.abc import Callable
 from rq import get_current_job
 
 from core import db
-from core.models import JobRun
+from core.models import JobRun, ModelVersion
 from core.settings import Settings
 from jobs import queue
 
@@ -17,12 +22,18 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, str], None]
 
-
 TRAINING_TIMEOUT_S = 2 * queue.HOUR
+PUBLISH_TIMEOUT_S = queue.HOUR
+PUBLISH = "publish"
+
+
+def task_lock(task: str) -> str:
+    return f"task:{task}"
 
 
 def enqueue_retrain(task: str, requested_by: str) -> JobRun:
-    """Queue `retrain(task)` on the training queue (raises `queue.QueueUnavailableError` when Redis is down)."""
+    """Queue `retrain(task)` on the training queue (raises `queue.QueueUnavailableError` when Redis is down and
+    `queue.JobAlreadyRunningError` while another job of the task is open)."""
     return queue.enqueue(
         f"retrain {task}",
         retrain,
@@ -31,23 +42,120 @@ def enqueue_retrain(task: str, requested_by: str) -> JobRun:
         requested_by=requested_by,
         timeout=TRAINING_TIMEOUT_S,
         params={"task": task},
+        lock=task_lock(task),
     )
 
 
+def enqueue_publish(task: str, requested_by: str, reason: str) -> JobRun:
+    """Queue a republish of the task's production version (what the web serves from it)."""
+    return queue.enqueue(
+        f"publish {task}",
+        publish,
+        task,
+        queue="default",
+        requested_by=requested_by,
+        timeout=PUBLISH_TIMEOUT_S,
+        params={"task": task, "reason": reason},
+        lock=task_lock(task),
+    )
+
+
+def enqueue_promote(version: ModelVersion, requested_by: str) -> JobRun:
+    """Queue publishing `version` and making it production."""
+    return queue.enqueue(
+        f"promote {version.task} v{version.version}",
+        promote,
+        version.id,
+        queue="default",
+        requested_by=requested_by,
+        timeout=PUBLISH_TIMEOUT_S,
+        params={"task": version.task, "version": version.version},
+        lock=task_lock(version.task),
+    )
+
+
+def enqueue_rollback(task: str, requested_by: str) -> JobRun:
+    """Queue republishing the previous production version and putting it back."""
+    return queue.enqueue(
+        f"rollback {task}",
+        rollback,
+        task,
+        queue="default",
+        requested_by=requested_by,
+        timeout=PUBLISH_TIMEOUT_S,
+        params={"task": task},
+        lock=task_lock(task),
+    )
+
+
+def request_publish(task: str, requested_by: str, reason: str) -> JobRun:
+    """Make sure the task's served data is rewritten soon: queue a publish, or, while another job of the task
+    is open, let it run first (a queued publish will read the latest state anyway; anything else queues the
+    publish when it ends). Returns the run that will do it."""
+    for _ in range(3):
+        try:
+            return enqueue_publish(task, requested_by, reason)
+        except queue.JobAlreadyRunningError as busy:
+            holder = busy.run
+            if holder.kind == f"publish {task}" and holder.status == "queued":
+                return holder
+            if queue.request_follow_up(holder, PUBLISH):
+                return holder
+    raise queue.JobAlreadyRunningError(holder)
+
+
 def retrain(run_id: int, task: str) -> dict:
-    """Retrain `task` and promote the candidate if it is not worse than production."""
+    """Retrain `task` and promote the candidate if the gate says so."""
 
     def work(progress: Progress) -> dict:
         from ml import lifecycle
 
-        requested_by = db.session.get(JobRun, run_id).requested_by or "worker"
-        return lifecycle.retrain(task, requested_by=requested_by, progress=progress).as_dict()
+        return lifecycle.retrain(task, requested_by=_requested_by(run_id), progress=progress).as_dict()
+
+    return tracked(run_id, work)
+
+
+def publish(run_id: int, task: str) -> dict:
+    """Rewrite what the web serves from the task's production version."""
+
+    def work(progress: Progress) -> dict:
+        from ml import lifecycle
+
+        return {"task": task, "rows": lifecycle.republish(task, progress=progress)}
+
+    return tracked(run_id, work)
+
+
+def promote(run_id: int, version_id: int) -> dict:
+    """Publish a version and make it production."""
+
+    def work(progress: Progress) -> dict:
+        from ml import lifecycle
+
+        version = db.session.get(ModelVersion, version_id)
+        if version is None:
+            raise LookupError(f"model version {version_id} does not exist")
+        lifecycle.promote(version, note=f"promoted by {_requested_by(run_id)}", progress=progress)
+        return {"task": version.task, "version": version.version, "status": version.status}
+
+    return tracked(run_id, work)
+
+
+def rollback(run_id: int, task: str) -> dict:
+    """Put back the task's previous production version."""
+
+    def work(progress: Progress) -> dict:
+        from ml import lifecycle
+
+        version = lifecycle.rollback(task, progress=progress)
+        return {"task": task, "version": version.version, "status": version.status}
 
     return tracked(run_id, work)
 
 
 def tracked(run_id: int, work: Callable[[Progress], dict]) -> dict:
-    """Run `work`, mirroring its progress into RQ's job meta and the job_runs row; failures keep their reason."""
+    """Run `work`, mirroring its progress into RQ's job meta and the job_runs row; failures keep their reason.
+    When the run ends (either way) a follow-up asked for meanwhile is queued."""
     db.bind(Settings.from_env().database_url)  # a plain `rq worker` has no app to do it
     run = _mark_running(run_id)
     job = get_current_job()
@@ -64,13 +172,32 @@ def tracked(run_id: int, work: Callable[[Progress], dict]) -> dict:
     except BaseException as exc:
         db.session.rollback()
         _mark_failed(run_id, exc)
+        _queue_follow_up(run_id)
         raise
     else:
         run.status, run.progress, run.result, run.finished_at = "succeeded", 100, result, db.utcnow()
         db.session.commit()
+        _queue_follow_up(run_id)
         return result
     finally:
         db.session.remove()
+
+
+def _requested_by(run_id: int) -> str:
+    return db.session.get(JobRun, run_id).requested_by or "worker"
+
+
+def _queue_follow_up(run_id: int) -> None:
+    db.session.expire_all()
+    run = db.session.get(JobRun, run_id)
+    if run is None or run.follow_up != PUBLISH:
+        return
+    task = run.params.get("task")
+    try:
+        follow = request_publish(task, run.requested_by, f"requested while run {run_id} was {run.kind}")
+        log.info("run %s: follow-up publish of %s is run %s", run_id, task, follow.id)
+    except (queue.QueueUnavailableError, queue.JobAlreadyRunningError) as exc:
+        log.error("run %s: could not queue the follow-up publish of %s: %s", run_id, task, exc)
 
 
 def _mark_running(run_id: int) -> JobRun:

@@ -1,59 +1,23 @@
-"""Retraining: load data, train, evaluate, register a candidate, gate it against production, promote.
+"""Retraining and publishing: train, register a candidate, gate it, publish what the web serves, promote.
 
-Each task plugs in through a `TaskSpec` in its own package (`ml/<task>/task.py`), imported lazily so that
-heavy libraries load only where a task is trained or served.
+Every step here runs in a worker (`jobs.tasks`) or in `demo seed`, never in a web request: publishing scores a
+whole term or writes a year of forecasts. Tasks plug in through `ml.task.TaskSpec`.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from core.db import session
+from core.db import analyze, session
 from core.models import ModelVersion
-from ml import registry
+from ml import gate, registry
+from ml.task import Progress, TaskSpec, available_tasks, task_spec
+
+__all__ = ["RetrainOutcome", "available_tasks", "promote", "republish", "retrain", "rollback"]
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, str], None]
-
-# Task name -> module that defines `TASK`. Later capabilities add their task here.
-TASK_MODULES = {
-    "at_risk": "ml.at_risk.task",
-}
-
-
-class UnknownTaskError(ValueError):
-    pass
-
-
-class TrainResultLike(Protocol):
-    model: Any
-    metrics: dict
-    params: dict
-    data_summary: dict
-
-
-class TaskSpec(Protocol):
-    name: str
-    primary_metric: str  # compared between candidate and production before promotion
-    higher_is_better: bool
-
-    def load_training_data(self) -> Any: ...
-
-    def train(self, data: Any, progress: Progress) -> TrainResultLike: ...
-
-    def evaluate(self, model: Any, data: Any) -> dict: ...
-
-    def saw_evaluation_data(self, production: ModelVersion, candidate: ModelVersion) -> bool:
-        """Whether production was trained on the data the candidate is evaluated on (then re-scoring it
-        there would flatter it, and the gate compares both versions' own held-out figures instead)."""
-
-    def publish(self, version: ModelVersion, model: Any) -> None:
-        """Prepare what the web serves from a version (e.g. stored predictions) before it goes live."""
 
 
 @dataclass(frozen=True)
@@ -72,77 +36,111 @@ class RetrainOutcome:
         }
 
 
-def available_tasks() -> list[str]:
-    return list(TASK_MODULES)
-
-
-def task_spec(name: str) -> TaskSpec:
-    if name not in TASK_MODULES:
-        raise UnknownTaskError(f"unknown task {name!r}; known tasks: {', '.join(TASK_MODULES)}")
-    return importlib.import_module(TASK_MODULES[name]).TASK
-
-
 def retrain(task: str, *, requested_by: str, progress: Progress | None = None) -> RetrainOutcome:
-    """Train a candidate and promote it if it is not worse than production on the same evaluation data."""
+    """Train a candidate and promote it if the gate says so; a failed training is recorded as a failed version."""
     progress = progress or _no_progress
     spec = task_spec(task)
-    progress(2, "loading training data")
-    data = spec.load_training_data()
-    progress(5, "training")
-    result = spec.train(data, lambda pct, msg: progress(5 + int(pct * 0.8), msg))
-    progress(86, "registering candidate")
+    try:
+        progress(2, "loading training data")
+        data = spec.load_training_data()
+        progress(5, "training")
+        result = spec.train(data, lambda pct, msg: progress(5 + int(pct * 0.75), msg))
+    except Exception as exc:
+        session.rollback()
+        failed = registry.record_failure(task, f"{type(exc).__name__}: {exc}", created_by=requested_by)
+        log.warning("retrain %s: v%s failed: %s", task, failed.version, exc)
+        raise
+    progress(81, "registering candidate")
     candidate = registry.register(
         task,
         result.model,
+        artifact_format=spec.artifact_format,
         metrics=result.metrics,
         params=result.params,
         data_summary=result.data_summary,
         created_by=requested_by,
     )
-    progress(88, "comparing with production")
-    promote_it, reason = _gate(spec, candidate, data)
-    if promote_it:
-        progress(92, "publishing")
-        promote(candidate, model=result.model, note=reason)
+    progress(84, "comparing with production")
+    decision = _gate(spec, candidate, data)
+    if decision.promote:
+        promote(candidate, model=result.model, note=decision.reason, progress=_scaled(progress, 86, 99))
     else:
-        candidate.note = reason
+        candidate.note = decision.reason
         session.commit()
-    progress(100, reason)
-    log.info("retrain %s: v%s %s", task, candidate.version, reason)
-    return RetrainOutcome(candidate, promote_it, reason)
+    progress(100, decision.reason)
+    log.info("retrain %s: v%s %s", task, candidate.version, decision.reason)
+    return RetrainOutcome(candidate, decision.promote, decision.reason)
 
 
-def promote(version: ModelVersion, *, model: Any = None, note: str = "") -> ModelVersion:
-    """Publish what the web serves from `version`, then make it production."""
+def promote(
+    version: ModelVersion,
+    *,
+    model: Any = None,
+    note: str = "",
+    rollback: bool = False,
+    progress: Progress | None = None,
+) -> ModelVersion:
+    """Publish what the web serves from `version`, make it production, then prune other versions' stored rows."""
+    progress = progress or _no_progress
     spec = task_spec(version.task)
-    spec.publish(version, model if model is not None else registry.load(version))
-    return registry.promote(version, note=note)
+    if model is None:
+        progress(0, f"loading {version.task} v{version.version}")
+        model = registry.load(version, spec.artifact_format)
+    rows = spec.publish(version, model, _scaled(progress, 5, 90))
+    registry.promote(version, note=note, rollback=rollback)
+    pruned = _prune_and_analyze(spec, version)
+    progress(100, f"{version.task} v{version.version} in production: {rows:,} rows published, {pruned:,} pruned")
+    return version
 
 
-def rollback(task: str) -> ModelVersion:
-    return registry.rollback(task)
+def republish(task: str, *, progress: Progress | None = None) -> int:
+    """Rewrite what the web serves from the production version (after a rules change or an import of current
+    records); returns the rows written."""
+    progress = progress or _no_progress
+    spec = task_spec(task)
+    loaded = registry.load_production(task)
+    if loaded is None:
+        raise registry.RegistryError(f"{task} has no production version to publish")
+    rows = spec.publish(loaded.version, loaded.model, _scaled(progress, 0, 90))
+    pruned = _prune_and_analyze(spec, loaded.version)
+    progress(100, f"{task} v{loaded.version.version}: {rows:,} rows published, {pruned:,} pruned")
+    return rows
 
 
-def _gate(spec: TaskSpec, candidate: ModelVersion, data: Any) -> tuple[bool, str]:
+def rollback(task: str, *, progress: Progress | None = None) -> ModelVersion:
+    """Put back (and republish) the version that was in production before the current one."""
+    current = ModelVersion.production(task)
+    target = registry.rollback_target(task)
+    return promote(target, note=f"rolled back from v{current.version}", rollback=True, progress=progress)
+
+
+def _gate(spec: TaskSpec, candidate: ModelVersion, data: Any) -> gate.Decision:
     production = ModelVersion.production(spec.name)
     if production is None:
-        return True, "promoted: first production version"
-    metric = spec.primary_metric
-    new = candidate.metrics.get(metric)
+        return gate.decide(candidate.metrics, None)
+    label = f"production v{production.version}"
     if spec.saw_evaluation_data(production, candidate):
-        old, basis = production.metrics.get(metric), "each on its own held-out data (production saw this data)"
-    else:
-        basis = "on the same evaluation data"
-        try:
-            old = spec.evaluate(registry.load(production), data).get(metric)
-        except Exception as exc:  # an unloadable production model must not block a working candidate
-            log.warning("could not evaluate production %s v%s: %s", spec.name, production.version, exc)
-            return True, f"promoted: production v{production.version} could not be evaluated ({exc})"
-    if new is None or old is None:
-        return False, f"kept as candidate: {metric} missing (candidate {new}, production {old})"
-    not_worse = round(new, 4) >= round(old, 4) if spec.higher_is_better else round(new, 4) <= round(old, 4)
-    verdict = "promoted" if not_worse else "kept as candidate"
-    return not_worse, f"{verdict}: {metric} {new:.4f} vs production v{production.version} {old:.4f}, {basis}"
+        # Re-scoring production on data it trained on would flatter it: compare each version's own held-out figures.
+        return gate.decide(candidate.metrics, production.metrics, production_label=f"{label} (its own held-out data)")
+    try:
+        rescored = spec.evaluate(registry.load(production, spec.artifact_format), data)
+    except Exception as exc:  # never promote on a comparison that did not happen
+        log.warning("could not evaluate %s v%s: %s", spec.name, production.version, exc)
+        return gate.Decision(
+            False, f"kept as candidate: {label} could not be evaluated ({type(exc).__name__}: {exc}); promote by hand"
+        )
+    return gate.decide(candidate.metrics, rescored, production_label=f"{label} on the same data")
+
+
+def _prune_and_analyze(spec: TaskSpec, version: ModelVersion) -> int:
+    pruned = spec.prune({version.id})
+    session.commit()
+    analyze(spec.published_tables)
+    return pruned
+
+
+def _scaled(progress: Progress, start: int, end: int) -> Progress:
+    return lambda pct, msg: progress(start + int((end - start) * max(0, min(100, pct)) / 100), msg)
 
 
 def _no_progress(_pct: int, _msg: str) -> None:

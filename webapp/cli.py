@@ -141,7 +141,7 @@ def retrain(task: str, wait: bool, timeout: int) -> None:
         raise click.ClickException(f"unknown task {task!r}; known: {', '.join(lifecycle.available_tasks())}")
     try:
         run = tasks.enqueue_retrain(task, requested_by="cli")
-    except queue.QueueUnavailableError as exc:
+    except (queue.QueueUnavailableError, queue.JobAlreadyRunningError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"queued run {run.id} ({run.kind})")
     if not wait:

@@ -3,15 +3,14 @@
 from core.models.academic import (
     Course,
     Enrollment,
-    ImportBatch,
     Intervention,
-    MappingPreset,
     RecommendationRule,
     RiskPrediction,
     Student,
     Term,
 )
 from core.models.auth import ROLES, ApiToken, AuditLog, User
+from core.models.imports import ImportBatch, MappingPreset
 from core.models.lifecycle import JobRun, ModelVersion
 from core.models.view_cache import ViewCache
 

@@ -60,33 +60,6 @@ class Student(Base):
     prior_gpa: Mapped[float | None] = mapped_column(Float)
 
 
-class ImportBatch(Base):
-    """One uploaded file of academic records and what became of its rows."""
-
-    __tablename__ = "import_batches"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    filename: Mapped[str] = mapped_column(String(255))
-    uploaded_by: Mapped[str] = mapped_column(String(254), default="")
-    rows_total: Mapped[int] = mapped_column(Integer, default=0)
-    rows_valid: Mapped[int] = mapped_column(Integer, default=0)
-    rows_invalid: Mapped[int] = mapped_column(Integer, default=0)
-    mapping: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-
-
-class MappingPreset(Base):
-    """A saved column mapping, reused for the next upload from the same system."""
-
-    __tablename__ = "mapping_presets"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(120), unique=True)
-    mapping: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_by: Mapped[str] = mapped_column(String(254), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-
-
 class Enrollment(Base):
     """A student in a course in a term: the signals of `ml.data.academic_fields` and the outcome."""
 

@@ -11,6 +11,7 @@ from core.db import Base, session, utcnow
 
 MODEL_STATUSES = ("candidate", "production", "archived", "failed")
 JOB_STATUSES = ("queued", "running", "succeeded", "failed")
+OPEN_JOB_STATUSES = ("queued", "running")
 
 
 class ModelVersion(Base):
@@ -72,15 +73,31 @@ class ModelVersion(Base):
 
 
 class JobRun(Base):
-    """One enqueued background job as the admin page shows it; RQ's job meta carries live progress."""
+    """One enqueued background job as the admin page shows it; RQ's job meta carries live progress.
+
+    `lock_key` (e.g. "task:at_risk") makes jobs exclusive: the database holds at most one open run per key, so
+    a second retrain or publish of a task is refused while one is queued or running, whichever process asks.
+    `follow_up` names work to queue when this run ends (a publish requested while the task was busy).
+    """
 
     __tablename__ = "job_runs"
+    __table_args__ = (
+        Index(
+            "uq_job_runs_one_open_per_lock",
+            "lock_key",
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(60))
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     queue: Mapped[str] = mapped_column(String(40))
     rq_job_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    lock_key: Mapped[str | None] = mapped_column(String(80))
+    follow_up: Mapped[str | None] = mapped_column(String(40))
     requested_by: Mapped[str] = mapped_column(String(254), default="")
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     progress: Mapped[int] = mapped_column(Integer, default=0)
@@ -100,11 +117,15 @@ class JobRun(Base):
 
     @property
     def is_open(self) -> bool:
-        return self.status in ("queued", "running")
+        return self.status in OPEN_JOB_STATUSES
 
     @classmethod
     def recent(cls, limit: int = 50) -> list[JobRun]:
         return list(session.scalars(select(cls).order_by(cls.id.desc()).limit(limit)))
+
+    @classmethod
+    def open_for(cls, lock_key: str) -> JobRun | None:
+        return session.scalar(select(cls).where(cls.lock_key == lock_key, cls.status.in_(OPEN_JOB_STATUSES)))
 
     def as_dict(self) -> dict:
         return {
@@ -112,6 +133,7 @@ class JobRun(Base):
             "kind": self.kind,
             "params": self.params,
             "queue": self.queue,
+            "lock_key": self.lock_key,
             "status": self.status,
             "progress": self.progress,
             "message": self.message,

@@ -8,7 +8,14 @@ from typing import Any
 import pandas as pd
 
 from ml.data.academic_fields import DEFAULT_PASS_MARK
-from ml.data.academic_import import ColumnMapping, RowError, apply_mapping, read_table, suggest_mapping
+from ml.data.academic_import import (
+    ColumnMapping,
+    RowError,
+    academic_mapping,
+    apply_mapping,
+    read_table,
+    suggest_mapping,
+)
 
 OUTPUT_COLUMNS = ("source_row", "student_id", "course_code", "term_code")
 CURRENT_TERM = "current"
@@ -53,7 +60,7 @@ def score_upload(
 def suggested_mapping(columns) -> ColumnMapping:
     """The automatic mapping; rows without a term column count as the current term."""
     fields = suggest_mapping(list(columns))
-    return ColumnMapping(fields=fields, default_term=None if "term_code" in fields.values() else CURRENT_TERM)
+    return academic_mapping(fields, default_term=None if "term_code" in fields.values() else CURRENT_TERM)
 
 
 def _empty_scores() -> pd.DataFrame:

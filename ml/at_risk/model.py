@@ -16,25 +16,23 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from ml import gate
+from ml.at_risk.baselines import BASELINE_LABELS, GATE_MARGIN, age_band, baselines, gate_group, gate_summary
 from ml.at_risk.candidates import CANDIDATE_LABELS, CANDIDATES, candidate_params, make_candidate
 from ml.at_risk.features import CHECKPOINTS, RecordFeatures, label_and_unit, signals_known_by
-from ml.at_risk.metrics import (
-    BASELINE_LABELS,
-    HEADLINE,
-    age_band,
-    baseline_figures,
-    beats_baselines,
-    best_baseline,
+from ml.at_risk.reasons import describe, feature_sources, join_texts, top_reasons
+from ml.at_risk.recommend import DEFAULT_RULES, recommend_many, validate_rules
+from ml.at_risk.segments import Segmenter, segment_axes
+from ml.data.academic_fields import KEY_FIELDS, SIGNALS_BY_NAME
+from ml.evaluation import (
+    CLASSIFICATION_HEADLINE,
     classification_figures,
     curves,
     group_figures,
     plain,
     threshold_for_recall,
 )
-from ml.at_risk.reasons import describe, feature_sources, join_texts, top_reasons
-from ml.at_risk.recommend import DEFAULT_RULES, recommend_many, validate_rules
-from ml.at_risk.segments import Segmenter, segment_axes
-from ml.data.academic_fields import KEY_FIELDS, SIGNALS_BY_NAME
+from ml.task import TrainResult
 
 MIN_PAST_TERMS = 2
 MIN_TRAIN_ROWS = 50
@@ -49,16 +47,6 @@ Progress = Callable[[int, str], None]
 
 class InsufficientDataError(ValueError):
     """The records cannot train (or evaluate) an at-risk model; the message says what is missing."""
-
-
-@dataclass
-class TrainResult:
-    """A trained model with its evaluation figures, settings and a summary of the data it saw."""
-
-    model: AtRiskModel
-    metrics: dict
-    params: dict
-    data_summary: dict
 
 
 @dataclass
@@ -304,14 +292,16 @@ def train(
     rules = validate_rules(rules) if rules is not None else DEFAULT_RULES
     model = AtRiskModel(chosen_models, segmenter, rules)
     detail["segments"] = segmenter.summary()
+    detail["gate"] = gate_summary({name: cp["gate"] for name, cp in detail["checkpoints"].items()})
 
     final_name = chosen_models[-1].name
     final_detail = detail["checkpoints"][final_name]
     chosen = final_detail["candidates"][final_detail["chosen"]]
     baseline_name = final_detail["best_baseline"]
-    metrics = {k: chosen[k] for k in HEADLINE}
+    metrics = {k: chosen[k] for k in CLASSIFICATION_HEADLINE}
     metrics["threshold"] = chosen["threshold"]
-    metrics.update({f"baseline_{k}": final_detail["baselines"][baseline_name][k] for k in HEADLINE})
+    metrics.update({f"baseline_{k}": final_detail["baselines"][baseline_name][k] for k in CLASSIFICATION_HEADLINE})
+    metrics["beats_baseline"] = detail["gate"]["beats_baseline"]
     metrics["detail"] = detail
     params = {
         "target_recall": target_recall,
@@ -341,19 +331,21 @@ def evaluate(model: AtRiskModel, records: pd.DataFrame) -> dict:
     for name, m in model.checkpoint_models.items():
         features, _, matrix = m.stages(split.evaluation)
         probability = m.probability(matrix)
-        figures = classification_figures(y_eval, probability, m.threshold)
-        baselines = baseline_figures(
+        found = baselines(
             y_eval, float(y_train.mean()), _latest_grade(features), split.evaluation["pass_mark"].to_numpy()
         )
         detail["checkpoints"][name] = {
-            "model": figures,
-            "baselines": baselines,
-            "best_baseline": best_baseline(baselines),
+            "model": classification_figures(y_eval, probability, m.threshold),
+            "baselines": found.figures,
+            "best_baseline": found.best,
+            "gate": gate_group(y_eval, probability, found),
         }
+    detail["gate"] = gate_summary({name: cp["gate"] for name, cp in detail["checkpoints"].items()})
     final = detail["checkpoints"][model.checkpoints[-1]]
-    metrics = {k: final["model"][k] for k in HEADLINE}
+    metrics = {k: final["model"][k] for k in CLASSIFICATION_HEADLINE}
     metrics["threshold"] = final["model"]["threshold"]
-    metrics.update({f"baseline_{k}": final["baselines"][final["best_baseline"]][k] for k in HEADLINE})
+    metrics.update({f"baseline_{k}": final["baselines"][final["best_baseline"]][k] for k in CLASSIFICATION_HEADLINE})
+    metrics["beats_baseline"] = detail["gate"]["beats_baseline"]
     metrics["detail"] = detail
     return plain(metrics)
 
@@ -492,35 +484,47 @@ def _checkpoint_detail(
 ) -> dict:
     """Evaluation-term figures of a checkpoint: candidates, baselines, curves, groups and a verdict."""
     features = pipe.named_steps["features"].transform(split.evaluation)
-    baselines = baseline_figures(
-        y_eval, float(y_train.mean()), _latest_grade(features), split.evaluation["pass_mark"].to_numpy()
-    )
-    best = best_baseline(baselines)
+    found = baselines(y_eval, float(y_train.mean()), _latest_grade(features), split.evaluation["pass_mark"].to_numpy())
     model = figures[chosen]
-    beats = beats_baselines(model, baselines)
+    versus = gate_group(y_eval, probability, found)
+    beats = gate.summary("pr_auc", True, {name: versus}, GATE_MARGIN)["beats_baseline"]
     groups = {}
     if "sex" in split.evaluation.columns:
         groups["sex"] = split.evaluation["sex"].astype("object").fillna("unknown").to_numpy()
     if "age" in split.evaluation.columns:
         groups["age_band"] = age_band(pd.to_numeric(split.evaluation["age"], errors="coerce").to_numpy(dtype=float))
-    b = baselines[best]
-    sentence = (
-        f"At {name} (week {week}) the {CANDIDATE_LABELS[chosen]} model flags {model['recall']:.0%} of the "
-        f"students who went on to fail in {split.evaluation_term}, with precision {model['precision']:.0%} "
-        f"(F1 {model['f1']:.2f}, PR-AUC {model['pr_auc'] or 0:.2f}); the best baseline, "
-        f"{BASELINE_LABELS[best]}, reaches F1 {b['f1']:.2f} and PR-AUC {b['pr_auc'] or 0:.2f}. "
-        + ("The model beats every baseline on both." if beats else "The model does NOT beat every baseline on both.")
-    )
     return {
         "week": week,
         "chosen": chosen,
         "threshold": threshold,
         "candidates": figures,
-        "baselines": baselines,
-        "best_baseline": best,
+        "baselines": found.figures,
+        "best_baseline": found.best,
         "beats_baseline": beats,
-        "sentence": sentence,
+        "gate": versus,
+        "sentence": _verdict(name, week, chosen, model, found, versus, beats, split.evaluation_term),
         "curves": curves(y_eval, probability),
         "groups": group_figures(y_eval, probability, threshold, groups),
         "features": [str(f) for f in pipe.named_steps["features"].feature_names_out_],
     }
+
+
+def _verdict(
+    name: str, week: int, chosen: str, model: dict, found, versus: dict, beats: bool, evaluation_term: str
+) -> str:
+    """What the model is worth at a checkpoint, in words; "beats" only when the bootstrap interval says so."""
+    best = found.best
+    b = found.figures[best]
+    low, high = versus["difference"]["low"], versus["difference"]["high"]
+    interval = f"95 % interval {low:+.2f} to {high:+.2f}" if low is not None and high is not None else "no interval"
+    flags = (
+        f"At {name} (week {week}) the {CANDIDATE_LABELS[chosen]} model flags {model['recall']:.0%} of the "
+        f"{model['n_positive']:,} students who went on to fail in {evaluation_term} (of {model['n']:,} evaluated), "
+        f"with precision {model['precision']:.0%} (F1 {model['f1']:.2f}, PR-AUC {model['pr_auc'] or 0:.2f}). "
+        f"The best simple rule, {BASELINE_LABELS[best]}, reaches F1 {b['f1']:.2f} and PR-AUC {b['pr_auc'] or 0:.2f}."
+    )
+    if (model.get("roc_auc") or 0.5) <= 0.5:
+        return flags + " The model ranks students no better than chance here: do not rely on it."
+    if beats:
+        return flags + f" The model beats that rule (PR-AUC difference {interval})."
+    return flags + f" The model is NO BETTER than that rule (PR-AUC difference {interval}): rely on the rule."

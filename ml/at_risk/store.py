@@ -10,9 +10,9 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, delete, func, insert, select, text, update
+from sqlalchemy import and_, case, delete, func, insert, select
 
-from core.db import engine, session
+from core.db import analyze, engine, session
 from core.models import (
     Course,
     Enrollment,
@@ -29,20 +29,24 @@ from core.view_cache import cached
 from ml import registry
 from ml.at_risk.recommend import DEFAULT_RULES, validate_rules
 from ml.data.academic_sql import join_student_course_term, load_records, term_order, term_positions
+from ml.task import Progress
 
 BATCH = 5000
 GRID_LIMIT = 2000  # rows sent to the browser for "all courses"; the CSV export has them all
 
 
-def publish_predictions(version: ModelVersion, model: Any) -> int:
-    """Score the current term at every checkpoint with `version` and store the rows; returns rows written."""
+def publish_predictions(version: ModelVersion, model: Any, progress: Progress) -> int:
+    """Score the current term at every checkpoint with `version` and store the rows in one transaction (readers
+    see the old rows until it commits); returns rows written."""
     term = current_term()
     current = load_records(terms=[term.code]) if term else pd.DataFrame({"passed": []})
     current = current[current["passed"].isna()]
     session.execute(delete(RiskPrediction).where(RiskPrediction.model_version_id == version.id))
     rules = effective_rules(model.rules)
+    checkpoints = model.checkpoints if not current.empty else []
     written = 0
-    for checkpoint in model.checkpoints if not current.empty else []:
+    for done, checkpoint in enumerate(checkpoints):
+        progress(int(100 * done / len(checkpoints)), f"scoring {len(current):,} enrollments at {checkpoint}")
         scored = model.predict(current.drop(columns="enrollment_id"), checkpoint, rules=rules)
         rows = pd.DataFrame(
             {
@@ -60,12 +64,19 @@ def publish_predictions(version: ModelVersion, model: Any) -> int:
         for start in range(0, len(rows), BATCH):
             session.execute(insert(RiskPrediction), _plain(rows[start : start + BATCH]))
         written += len(rows)
-    session.execute(text("ANALYZE"))  # fresh statistics, or SQLite walks a whole term instead of the index
     session.commit()
+    analyze(["risk_predictions"])  # fresh statistics, or SQLite walks a whole term instead of the index
+    progress(95, "counting the lists")
     for checkpoint in model.checkpoints if term else []:  # the web's first "all courses" view is then instant
         summary(version.id, term.code, checkpoint)
     pass_rate_trend()
     return written
+
+
+def prune_predictions(keep_version_ids: set[int]) -> int:
+    """Delete the stored predictions of every version not kept (archived versions serve nothing)."""
+    result = session.execute(delete(RiskPrediction).where(RiskPrediction.model_version_id.not_in(keep_version_ids)))
+    return result.rowcount
 
 
 def current_term() -> Term | None:
@@ -286,8 +297,8 @@ def effective_rules(model_rules: dict | None = None) -> dict[str, dict[str, str]
     return validate_rules(rules)
 
 
-def save_rule(risk_band: str, segment: str, action: str, updated_by: str) -> int:
-    """Store an edited rule and apply it to stored predictions at once; returns the rows updated."""
+def save_rule(risk_band: str, segment: str, action: str, updated_by: str) -> None:
+    """Store an edited rule (stored predictions pick it up when the task is republished, a queued job)."""
     action = action.strip()
     if not action:
         raise ValueError("the recommendation text is empty")
@@ -301,12 +312,7 @@ def save_rule(risk_band: str, segment: str, action: str, updated_by: str) -> int
         session.add(RecommendationRule(risk_band=risk_band, segment=segment, action=action, updated_by=updated_by))
     else:
         rule.action, rule.updated_by = action, updated_by
-    target = RiskPrediction.risk_band == risk_band
-    if segment != "*":
-        target = and_(target, RiskPrediction.segment == segment)
-    result = session.execute(update(RiskPrediction).where(target).values(recommendation=action))
     session.commit()
-    return result.rowcount
 
 
 def _artifact(version_id: int) -> str:

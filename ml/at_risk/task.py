@@ -7,18 +7,24 @@ from typing import Any
 import pandas as pd
 
 from core.models import ModelVersion
+from ml.at_risk.baselines import GATE_MARGIN
 from ml.data.academic_sql import load_records
+from ml.registry import JoblibFormat
+from ml.task import Progress, TrainResult
 
 
 class AtRiskTask:
     name = "at_risk"
     primary_metric = "pr_auc"
     higher_is_better = True
+    gate_margin = GATE_MARGIN
+    artifact_format = JoblibFormat()
+    published_tables = ("risk_predictions",)
 
     def load_training_data(self) -> pd.DataFrame:
         return load_records(with_ids=False)
 
-    def train(self, data: pd.DataFrame, progress) -> Any:
+    def train(self, data: pd.DataFrame, progress: Progress) -> TrainResult:
         from ml.at_risk.model import train
 
         return train(data, progress=progress)
@@ -33,10 +39,15 @@ class AtRiskTask:
         seen = {*production.data_summary.get("train_terms", []), production.data_summary.get("evaluation_term")}
         return candidate.data_summary.get("evaluation_term") in seen
 
-    def publish(self, version: ModelVersion, model: Any) -> None:
+    def publish(self, version: ModelVersion, model: Any, progress: Progress) -> int:
         from ml.at_risk.store import publish_predictions
 
-        publish_predictions(version, model)
+        return publish_predictions(version, model, progress)
+
+    def prune(self, keep_version_ids: set[int]) -> int:
+        from ml.at_risk.store import prune_predictions
+
+        return prune_predictions(keep_version_ids)
 
 
 TASK = AtRiskTask()

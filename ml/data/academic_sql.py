@@ -11,7 +11,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 
 from core.db import engine, session, transaction
 from core.models import Course, Enrollment, ImportBatch, Student, Term
@@ -98,6 +98,7 @@ def save_records(records: pd.DataFrame, *, import_batch_id: int | None = None) -
 def store_import(records: pd.DataFrame, *, filename: str, mapping: dict, uploaded_by: str, n_rows: int) -> ImportBatch:
     """Save the valid rows of one uploaded file and its ImportBatch row in one transaction."""
     batch = ImportBatch(
+        kind="academic",
         filename=filename[:255],
         uploaded_by=uploaded_by,
         rows_total=n_rows,
@@ -268,3 +269,24 @@ def _expand_extras(frame: pd.DataFrame) -> pd.DataFrame:
         numeric = pd.to_numeric(expanded[column], errors="coerce")
         expanded[column] = numeric if numeric.notna().sum() == expanded[column].notna().sum() else expanded[column]
     return pd.concat([frame, expanded], axis=1)
+
+
+class AcademicSeeder:
+    """Demo terms, courses, students and enrollments (see `ml.demo`)."""
+
+    domain = "academic"
+
+    def has_data(self) -> bool:
+        return bool(session.scalar(select(func.count()).select_from(Enrollment)))
+
+    def seed(self, scale: str, seed: int) -> str:
+        from ml.data.academic import generate_scale
+
+        data = generate_scale(scale, seed=seed)
+        rows = save_generated(data)
+        return (
+            f"{len(data.terms)} terms, {len(data.courses)} courses, {len(data.students)} students, {rows} enrollments."
+        )
+
+
+SEEDER = AcademicSeeder()

@@ -38,16 +38,16 @@ def run(n_rows: int = 100_000, repeat: int = 3) -> list[dict]:
     """Time the import of a generated semicolon / decimal-comma CSV against plain pd.read_csv."""
     if str(ROOT) not in sys.path:  # when run as a script rather than imported by a runner
         sys.path.insert(0, str(ROOT))
-    from ml.data.academic_import import ColumnMapping, apply_mapping, read_table, suggest_mapping
+    from ml.data.academic_import import academic_mapping, apply_mapping, read_table, suggest_mapping
 
     data = institution_csv(n_rows)
 
     def import_file():
         frame = read_table(data, "records.csv")
-        mapping = ColumnMapping(
-            fields=suggest_mapping(frame.columns),
+        mapping = academic_mapping(
+            suggest_mapping(frame.columns),
             extra=["tutor", "cohort"],
-            score_max={"grade_p1": 20, "grade_p2": 20, "final_grade": 20},
+            scales={"grade_p1": 20, "grade_p2": 20, "final_grade": 20},
         )
         return apply_mapping(frame, mapping)
 

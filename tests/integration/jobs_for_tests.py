@@ -33,3 +33,12 @@ def hang(run_id: int) -> dict:
         return {}
 
     return tracked(run_id, work)
+
+
+def run_queued_jobs() -> None:
+    """Work every queued job in this process and return when the queues are empty (RQ's SimpleWorker, burst)."""
+    from rq import SimpleWorker
+
+    from jobs import queue
+
+    SimpleWorker(list(queue.QUEUES), connection=queue.connection()).work(burst=True)

@@ -32,7 +32,15 @@ def test_users_create_refuses_an_unknown_role(app):
 
 
 def test_models_list_json(app):
-    version = registry.register("demo_task", {"w": 1}, metrics={"f1": 0.5}, params={}, data_summary={}, created_by="t")
+    version = registry.register(
+        "demo_task",
+        {"w": 1},
+        artifact_format=registry.JoblibFormat(),
+        metrics={"f1": 0.5},
+        params={},
+        data_summary={},
+        created_by="t",
+    )
     registry.promote(version)
     result = app.test_cli_runner().invoke(args=["models", "list", "--json"])
     rows = json.loads(result.output)

@@ -17,6 +17,7 @@ from ml.data.academic import generate_academic
 from ml.data.academic_sql import load_records, save_generated
 from tests.conftest import csrf_token, empty_tables
 from tests.integration.dash_client import call, dash_app_at
+from tests.integration.jobs_for_tests import run_queued_jobs
 
 pytestmark = pytest.mark.shared_data
 PREFIX = "/faculty/"
@@ -154,7 +155,9 @@ def test_model_quality_compares_with_baselines(app, faculty, trained):
     )
     text = str(body["response"]["model-quality"]["children"])
     assert status == 200
-    assert "Majority class" in text and "Latest grade below pass mark" in text and "baseline" in text
+    assert "Majority class" in text and "Latest grade below pass mark" in text and "simple rule" in text
+    assert "Accuracy (at 0.5)" in text and "measured recall on the evaluation term" in text
+    assert "enrollments evaluated" in text
 
 
 def high_risk_prediction(trained) -> RiskPrediction:
@@ -176,7 +179,8 @@ def test_edited_rule_applies_to_stored_predictions_and_what_if(app, faculty, tra
         "rules-message.children",
         {"rules-save.n_clicks": 1, "rules-grid.rowData": rows},
     )
-    assert "Saved 1 rule" in str(body["response"])
+    assert "Saved 1 rule" in str(body["response"]) and "being rescored" in str(body["response"])
+    run_queued_jobs()  # the republish the save queued
     db.session.expire_all()
     same_kind = db.session.scalars(
         select(RiskPrediction.recommendation).where(
@@ -259,6 +263,8 @@ def import_file(app, faculty, text: str, fields: dict[str, str], filename: str =
     assert status == 200
     file_info = body["response"]["import-file"]["data"]
     pairs = [({"type": "import-field", "column": column}, field) for column, field in fields.items()]
+    scales = options.get("scales", {})
+    scale_pairs = [({"type": "import-scale", "column": column}, scales.get(column)) for column in fields]
     return call(
         faculty,
         dash_app,
@@ -269,7 +275,7 @@ def import_file(app, faculty, text: str, fields: dict[str, str], filename: str =
             "import-file.data": file_info,
             "import-field.value": pairs,
             "import-field.id": [(i, i) for i, _ in pairs],
-            "import-score-max.value": options.get("score_max", 20),
+            "import-scale.value": scale_pairs,
             "import-default-term.value": options.get("default_term"),
             "import-pass-mark.value": 50,
             "import-save-as.value": options.get("save_as"),
@@ -285,7 +291,7 @@ def test_import_keeps_valid_rows_and_reports_bad_ones(app, faculty, trained):
     fields = {"matricula": "student_id", "disciplina": "course_code", "semestre": "term_code", "faltas": "absences",
               "G1": "grade_p1", "G2": "grade_p2", "G3": "final_grade"}  # fmt: skip
     before = db.session.scalar(select(func.count()).select_from(Enrollment))
-    status, body = import_file(app, faculty, text, fields, save_as="Secretaria")
+    status, body = import_file(app, faculty, text, fields, save_as="Secretaria", scales={"G1": 20, "G2": 20, "G3": 20})
     report = str(body["response"]["import-report"]["children"])
     assert status == 200 and "Imported 1 of 3 rows" in report
     assert "'x' is not a number" in report and "above" in report
@@ -337,11 +343,11 @@ def test_api_rejects_an_unreadable_file_with_the_reason(app, faculty, trained):
 
 def test_saved_mapping_is_offered_and_reapplied(app, faculty, trained):
     from core.models import MappingPreset
-    from ml.data.academic_import import ColumnMapping
+    from ml.data.academic_import import academic_mapping
     from webapp.dashboards.faculty.records_import import EXTRA, IGNORE
 
-    mapping = ColumnMapping(fields={"RA": "student_id", "Disc": "course_code", "Faltas": "absences"}, extra=["Turma"])
-    db.session.add(MappingPreset(name="SIGAA export", mapping=mapping.to_dict(), created_by="t"))
+    mapping = academic_mapping({"RA": "student_id", "Disc": "course_code", "Faltas": "absences"}, extra=["Turma"])
+    db.session.add(MappingPreset(kind="academic", name="SIGAA export", mapping=mapping.to_dict(), created_by="t"))
     db.session.commit()
     preset_id = db.session.scalar(select(MappingPreset.id).where(MappingPreset.name == "SIGAA export"))
     columns = ["RA", "Disc", "Faltas", "Turma", "Obs"]

@@ -69,7 +69,15 @@ def predict_every_current_enrollment(version) -> None:
 def test_summary_is_recounted_when_the_same_model_is_republished_on_new_data(fresh_memory):
     """A rollback republishes an old artifact: its cached counts must not outlive the data they counted."""
     save_generated(generate_academic(n_students=60, n_courses=4, n_terms=2, seed=5))
-    version = registry.register("at_risk", {"model": "any"}, metrics={}, params={}, data_summary={}, created_by="t")
+    version = registry.register(
+        "at_risk",
+        {"model": "any"},
+        artifact_format=registry.JoblibFormat(),
+        metrics={},
+        params={},
+        data_summary={},
+        created_by="t",
+    )
     term = store.current_term()
     predict_every_current_enrollment(version)
     before = store.summary(version.id, term.code, "midterm")["students"]

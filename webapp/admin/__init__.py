@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 from core import db
 from core.models import ROLES, AuditLog, JobRun, ModelVersion, User
 from jobs import queue, tasks
-from ml import lifecycle
-from ml.registry import RegistryError
+from ml import lifecycle, registry
 from webapp.auth import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -106,15 +105,7 @@ def retrain():
     if task not in lifecycle.available_tasks():
         flash(f"Unknown task {task!r}.", "danger")
         return redirect(url_for("admin.jobs"))
-    try:
-        run = tasks.enqueue_retrain(task, current_user.email)
-    except queue.QueueUnavailableError as exc:
-        flash(f"Retraining {task} could not start: {exc}. The failed run is listed below.", "danger")
-        return redirect(url_for("admin.jobs"))
-    AuditLog.record(current_user.id, "retrain_requested", task, run_id=run.id)
-    db.session.commit()
-    flash(f"Retraining {task} queued (run {run.id}).", "success")
-    return redirect(url_for("admin.jobs"))
+    return _queued(lambda: tasks.enqueue_retrain(task, current_user.email), "retrain_requested", task, "admin.jobs")
 
 
 @bp.get("/models")
@@ -128,31 +119,53 @@ def models():
 @role_required("admin")
 def promote(version_id: int):
     version = db.session.get(ModelVersion, version_id) or _not_found("model version")
-    try:
-        lifecycle.promote(version, note=f"promoted by {current_user.email}")
-    except RegistryError as exc:
-        db.session.rollback()
-        flash(f"Not promoted: {exc}.", "danger")
+    if version.status in ("failed", "production"):
+        flash(f"{version.task} v{version.version} is {version.status}: nothing to promote.", "warning")
         return redirect(url_for("admin.models"))
-    AuditLog.record(current_user.id, "model_promoted", f"{version.task} v{version.version}")
-    db.session.commit()
-    flash(f"{version.task} v{version.version} is now in production.", "success")
-    return redirect(url_for("admin.models"))
+    target = f"{version.task} v{version.version}"
+    return _queued(lambda: tasks.enqueue_promote(version, current_user.email), "promote_requested", target)
 
 
 @bp.post("/models/<task>/rollback")
 @role_required("admin")
 def rollback(task: str):
+    if task not in lifecycle.available_tasks():
+        _not_found("task")
     try:
-        version = lifecycle.rollback(task)
-    except RegistryError as exc:
-        db.session.rollback()
+        registry.rollback_target(task)
+    except registry.RegistryError as exc:
         flash(f"Not rolled back: {exc}.", "danger")
         return redirect(url_for("admin.models"))
-    AuditLog.record(current_user.id, "model_rolled_back", f"{task} v{version.version}")
+    return _queued(lambda: tasks.enqueue_rollback(task, current_user.email), "rollback_requested", task)
+
+
+@bp.post("/models/<task>/publish")
+@role_required("admin")
+def publish(task: str):
+    if task not in lifecycle.available_tasks():
+        _not_found("task")
+    if ModelVersion.production(task) is None:
+        flash(f"{task} has no production version to publish.", "warning")
+        return redirect(url_for("admin.models"))
+    return _queued(
+        lambda: tasks.enqueue_publish(task, current_user.email, "requested by an admin"), "publish_requested", task
+    )
+
+
+def _queued(enqueue, action: str, target: str, back: str = "admin.models"):
+    """Queue a job of the task (one at a time), audit the request, and say what happened."""
+    try:
+        run = enqueue()
+    except queue.JobAlreadyRunningError as exc:
+        flash(f"Not queued: {exc}. Wait for it to finish.", "warning")
+        return redirect(url_for(back))
+    except queue.QueueUnavailableError as exc:
+        flash(f"It could not start: {exc}. The failed run is listed under Jobs.", "danger")
+        return redirect(url_for(back))
+    AuditLog.record(current_user.id, action, target, run_id=run.id)
     db.session.commit()
-    flash(f"{task} rolled back to v{version.version}.", "success")
-    return redirect(url_for("admin.models"))
+    flash(f"Queued {run.kind} (job {run.id}); follow it under Jobs.", "success")
+    return redirect(url_for(back))
 
 
 @bp.get("/audit")

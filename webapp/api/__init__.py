@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 from flask_login import current_user
 
 from core import db
+from core.csv_export import to_csv
 from core.models import JobRun, ModelVersion
 from jobs import queue, tasks
 from ml import lifecycle
@@ -53,6 +54,8 @@ def retrain(task: str):
         return jsonify(error=f"unknown task {task!r}", tasks=lifecycle.available_tasks()), 404
     try:
         run = tasks.enqueue_retrain(task, current_user.email)
+    except queue.JobAlreadyRunningError as exc:
+        return jsonify(error=str(exc), job=exc.run.as_dict()), 409
     except queue.QueueUnavailableError as exc:
         return jsonify(error=str(exc)), 503
     return jsonify(run.as_dict()), 202
@@ -99,7 +102,7 @@ def score_at_risk():
     except (ImportFormatError, MappingError) as exc:
         return jsonify(error=str(exc)), 400
     if request.accept_mimetypes.best == "text/csv":
-        return Response(result.table.to_csv(index=False), mimetype="text/csv")
+        return Response(to_csv(result.table), mimetype="text/csv")
     return jsonify(
         model_version=loaded.version.version,
         rows_in_file=result.n_rows,

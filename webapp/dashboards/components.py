@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
 from dash import Dash, dcc, html
 from flask import Flask
 from flask_login import current_user
@@ -114,3 +115,172 @@ def row_errors_table(errors: list, id_: str, limit: int = 200) -> dbc.Table:
     header = html.Thead(html.Tr([html.Th("Row"), html.Th("Column"), html.Th("Problem")]))
     rows = [html.Tr([html.Td(e.row), html.Td(e.column), html.Td(e.problem)]) for e in errors[:limit]]
     return dbc.Table([header, html.Tbody(rows)], size="sm", id=id_)
+
+
+# --- model quality: the same widgets for every task's "Model quality" tab ------------------------
+
+
+def model_badge(version, id_: str = "model-badge") -> html.Span:
+    """The production version, flagged wherever it is shown when it does not beat its simple baseline."""
+    badge = dbc.Badge(f"{version.task} model v{version.version}", color="info", className="ms-2", id=id_)
+    if version.metrics.get("beats_baseline"):
+        return html.Span(badge)
+    warning = dbc.Badge(
+        "no better than the simple baseline",
+        color="warning",
+        text_color="dark",
+        className="ms-1",
+        title="Its evaluation does not show it beating the simple rule; see Model quality.",
+        id=f"{id_}-baseline",
+    )
+    return html.Span([badge, warning])
+
+
+def verdict(sentence: str, good: bool, id_: str = "model-verdict") -> dbc.Alert:
+    """The one-sentence verdict on a model, green only when it beats its baseline."""
+    return dbc.Alert(sentence, color="success" if good else "warning", id=id_)
+
+
+def metrics_table(
+    model: dict,
+    baselines: dict[str, dict],
+    metrics: Sequence[tuple[str, str]],
+    *,
+    model_label: str = "Model",
+    baseline_labels: dict[str, str] | None = None,
+    id_: str = "metrics-table",
+) -> dbc.Table:
+    """Each metric for the model beside every simple baseline on the same evaluation data."""
+    labels = baseline_labels or {}
+    header = [html.Th("Metric"), html.Th(model_label)] + [html.Th(labels.get(name, name)) for name in baselines]
+    rows = [
+        html.Tr(
+            [html.Td(label), html.Td(fmt(model.get(key)))]
+            + [html.Td(fmt(figures.get(key))) for figures in baselines.values()]
+        )
+        for key, label in metrics
+    ]
+    return dbc.Table([html.Thead(html.Tr(header)), html.Tbody(rows)], size="sm", className="table-metrics", id=id_)
+
+
+def confusion_matrix(
+    matrix: Sequence[Sequence[int]], labels: Sequence[str], id_: str = "confusion-matrix"
+) -> dbc.Table:
+    """Rows: the true class; columns: the predicted class."""
+    header = html.Tr([html.Th("")] + [html.Th(f"Predicted {label}") for label in labels])
+    body = [
+        html.Tr([html.Th(str(label))] + [html.Td(f"{int(n):,}") for n in row])
+        for label, row in zip(labels, matrix, strict=True)
+    ]
+    return dbc.Table([html.Thead(header), html.Tbody(body)], size="sm", bordered=True, className="w-auto", id=id_)
+
+
+def binary_confusion(confusion: dict, negative: str, positive: str, id_: str = "confusion-matrix") -> dbc.Table:
+    """`confusion_matrix` of a binary task's {"tn", "fp", "fn", "tp"}."""
+    matrix = [[confusion.get("tn", 0), confusion.get("fp", 0)], [confusion.get("fn", 0), confusion.get("tp", 0)]]
+    return confusion_matrix(matrix, [negative, positive], id_=id_)
+
+
+def class_report_table(report: dict, id_: str = "class-report") -> dbc.Table:
+    """scikit-learn's classification report: per class, then the macro and weighted averages."""
+    header = html.Tr([html.Th(h) for h in ("Class", "Precision", "Recall", "F1", "Support")])
+    rows = [
+        html.Tr(
+            [
+                html.Td(label),
+                html.Td(fmt(f["precision"])),
+                html.Td(fmt(f["recall"])),
+                html.Td(fmt(f["f1"])),
+                html.Td(f"{f['support']:,}"),
+            ]
+        )
+        for label, f in report["per_class"].items()
+    ]
+    for name in ("macro", "weighted"):
+        f = report[name]
+        rows.append(
+            html.Tr(
+                [html.Td(f"{name} average"), html.Td(fmt(f["precision"])), html.Td(fmt(f["recall"])),
+                 html.Td(fmt(f["f1"])), html.Td(f"{report['n']:,}")],
+                className="table-light",
+            )
+        )  # fmt: skip
+    rows.append(html.Tr([html.Td("accuracy"), html.Td(""), html.Td(""), html.Td(fmt(report["accuracy"])), html.Td("")]))
+    return dbc.Table([html.Thead(header), html.Tbody(rows)], size="sm", className="table-metrics", id=id_)
+
+
+def classification_curves(curves: dict, positive: str = "positive") -> go.Figure:
+    """ROC, precision-recall and calibration side by side, with axis titles."""
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(rows=1, cols=3, subplot_titles=("ROC", "Precision–recall", "Calibration"))
+    roc, pr = curves.get("roc") or {}, curves.get("pr") or {}
+    figure.add_trace(go.Scatter(x=roc.get("fpr"), y=roc.get("tpr"), name="ROC"), 1, 1)
+    figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], line={"dash": "dot", "color": "grey"}, name="chance"), 1, 1)
+    figure.add_trace(go.Scatter(x=pr.get("recall"), y=pr.get("precision"), name="PR"), 1, 2)
+    calibration = curves.get("calibration") or []
+    figure.add_trace(
+        go.Scatter(
+            x=[b["mean_predicted"] for b in calibration],
+            y=[b["fraction_positive"] for b in calibration],
+            mode="lines+markers",
+            name="calibration",
+        ),
+        1,
+        3,
+    )
+    figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], line={"dash": "dot", "color": "grey"}, name="perfect"), 1, 3)
+    axes = (
+        ("False positive rate", "True positive rate (recall)"),
+        ("Recall", "Precision"),
+        ("Predicted probability", f"Observed share {positive}"),
+    )
+    for col, (x_title, y_title) in enumerate(axes, start=1):
+        figure.update_xaxes(title_text=x_title, range=[0, 1], row=1, col=col)
+        figure.update_yaxes(title_text=y_title, range=[0, 1.02], row=1, col=col)
+    figure.update_layout(
+        height=340, showlegend=False, template="plotly_white", margin={"l": 50, "r": 10, "t": 40, "b": 50}
+    )
+    return figure
+
+
+def residuals_figure(sample: dict, unit: str = "") -> go.Figure:
+    """Predicted against actual values (a residual sample), with the line of perfect forecasts."""
+    predicted, actual = sample.get("predicted") or [], sample.get("actual") or []
+    top = max([*predicted, *actual, 1])
+    figure = go.Figure(
+        [
+            go.Scattergl(x=predicted, y=actual, mode="markers", marker={"size": 5, "opacity": 0.5}, name="sessions"),
+            go.Scatter(x=[0, top], y=[0, top], line={"dash": "dot", "color": "grey"}, name="perfect"),
+        ]
+    )
+    suffix = f" ({unit})" if unit else ""
+    figure.update_layout(
+        height=340,
+        showlegend=False,
+        template="plotly_white",
+        xaxis_title=f"Forecast{suffix}",
+        yaxis_title=f"Actual{suffix}",
+        margin={"l": 50, "r": 10, "t": 20, "b": 50},
+    )
+    return figure
+
+
+def group_table(groups: dict, columns: Sequence[tuple[str, str]], id_: str = "group-metrics") -> dbc.Table:
+    """Figures per level of each grouping (e.g. sex, age band, stage): `columns` are (key, heading)."""
+    header = html.Tr([html.Th("Group")] + [html.Th(heading) for _, heading in columns])
+    rows = [
+        html.Tr([html.Td(f"{attribute}: {value}")] + [html.Td(fmt(figures.get(key))) for key, _ in columns])
+        for attribute, values in groups.items()
+        for value, figures in values.items()
+    ]
+    return dbc.Table([html.Thead(header), html.Tbody(rows)], size="sm", className="table-metrics", id=id_)
+
+
+def fmt(value) -> str:
+    """A figure for a table: counts with thousands separators, shares and scores with 3 decimals."""
+    if value is None:
+        return "—"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return f"{value:.3f}"

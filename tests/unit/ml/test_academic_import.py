@@ -16,6 +16,7 @@ from ml.data.academic_import import (
     ImportFormatError,
     MappingError,
     RowError,
+    academic_mapping,
     apply_mapping,
     read_table,
     suggest_mapping,
@@ -42,7 +43,7 @@ BASIC_MAPPING = {
 
 
 def basic(rows: list[list[str]], **mapping_options) -> tuple[pd.DataFrame, ColumnMapping]:
-    return table(rows, BASIC_HEADER), ColumnMapping(fields=dict(BASIC_MAPPING), **mapping_options)
+    return table(rows, BASIC_HEADER), academic_mapping(fields=dict(BASIC_MAPPING), **mapping_options)
 
 
 # --- read_table -----------------------------------------------------------------------------
@@ -253,10 +254,10 @@ def test_suggestion_maps_each_field_from_one_column_only():
 
 
 def test_mapping_survives_a_json_round_trip():
-    mapping = ColumnMapping(
+    mapping = academic_mapping(
         fields={"Matrícula": "student_id", "G1": "grade_p1"},
         extra=["Tutor"],
-        score_max={"grade_p1": 20.0},
+        scales={"grade_p1": 20.0},
         pass_values=["Aprovado por nota"],
         fail_values=["Trancado"],
         default_term="2024.1",
@@ -287,7 +288,7 @@ def test_mapping_without_student_id_raises_before_reading_rows():
 
 def test_mapping_level_problems_are_all_reported_together():
     frame, _ = basic([["x", "S1", "MAT", "2024.1", "1", "10", "12"]])
-    mapping = ColumnMapping(
+    mapping = academic_mapping(
         fields={
             "student": "student_id",
             "matricula": "student_id",
@@ -302,7 +303,7 @@ def test_mapping_level_problems_are_all_reported_together():
     message = str(raised.value)
     assert "student_id is mapped from more than one column ('student', 'matricula')" in message
     assert "'course' (for column 'disciplina') is not a known field" in message
-    assert "Map a column to term_code, or set a default term" in message
+    assert "Map a column to term_code (term), or set a default term" in message
     assert "the final grade alone is the outcome" in message
 
 
@@ -326,9 +327,7 @@ def test_valid_rows_are_all_kept_and_invalid_ones_excluded():
 
 
 def test_grades_on_a_declared_0_20_scale_are_rescaled_to_0_100():
-    frame, mapping = basic(
-        [["", "S1", "MAT", "2024.1", "1", "15", "10"]], score_max={"grade_p1": 20, "final_grade": 20}
-    )
+    frame, mapping = basic([["", "S1", "MAT", "2024.1", "1", "15", "10"]], scales={"grade_p1": 20, "final_grade": 20})
 
     records = apply_mapping(frame, mapping).records
 
@@ -339,7 +338,7 @@ def test_grades_on_a_declared_0_20_scale_are_rescaled_to_0_100():
 def test_numbers_accept_decimal_commas_spaces_and_percent_signs():
     frame = table([["S1", "MAT", "1", "7,5", " 85 %"]], ["id", "course", "term", "quiz", "attendance"])
     fields = ["student_id", "course_code", "term_code", "quiz_1", "attendance_w8"]
-    mapping = ColumnMapping(fields=dict(zip(["id", "course", "term", "quiz", "attendance"], fields, strict=True)))
+    mapping = academic_mapping(fields=dict(zip(["id", "course", "term", "quiz", "attendance"], fields, strict=True)))
 
     records = apply_mapping(frame, mapping).records
 
@@ -368,7 +367,7 @@ def test_out_of_range_values_are_reported():
     header = ["id", "course", "term", "attendance", "absences", "age", "quiz"]
     frame = table([["S1", "MAT", "1", "130", "-2", "7", "101"]], header)
     fields = ["student_id", "course_code", "term_code", "attendance_w8", "absences", "age", "quiz_1"]
-    mapping = ColumnMapping(fields=dict(zip(header, fields, strict=True)))
+    mapping = academic_mapping(fields=dict(zip(header, fields, strict=True)))
 
     problems = [error.problem for error in apply_mapping(frame, mapping).errors]
 
@@ -386,8 +385,8 @@ def test_prior_gpa_is_kept_on_a_0_4_scale():
     frame = table([["S1", "MAT", "1", "0", "7,5"]], header)
     fields = dict(zip(header, ["student_id", "course_code", "term_code", "absences", "prior_gpa"], strict=True))
 
-    undeclared = apply_mapping(frame, ColumnMapping(fields=fields))
-    declared = apply_mapping(frame, ColumnMapping(fields=fields, score_max={"prior_gpa": 10}))
+    undeclared = apply_mapping(frame, academic_mapping(fields=fields))
+    declared = apply_mapping(frame, academic_mapping(fields=fields, scales={"prior_gpa": 10}))
 
     assert undeclared.errors[0].problem.startswith("cr 7,5 is above the maximum of 4")
     assert declared.records["prior_gpa"].tolist() == [3.0]
@@ -428,7 +427,7 @@ def test_passed_is_derived_from_final_grade_when_no_outcome_column_is_mapped():
             ["", "S2", "MAT", "2024.1", "1", "10", "9,5"],
             ["", "S3", "MAT", "2024.1", "1", "10", ""],
         ],
-        score_max={"final_grade": 20},
+        scales={"final_grade": 20},
     )
 
     passed = apply_mapping(frame, mapping).records["passed"]
@@ -443,7 +442,7 @@ def test_outcome_text_is_read_in_english_and_portuguese():
     rows = [[f"S{i}", "MAT", "1", "1", outcome] for i, outcome in enumerate(outcomes)]
     frame = table(rows, ["id", "course", "term", "absences", "result"])
     fields = {"id": "student_id", "course": "course_code", "term": "term_code", "absences": "absences"}
-    mapping = ColumnMapping(fields=fields | {"result": "passed"}, fail_values=["trancado"])
+    mapping = academic_mapping(fields=fields | {"result": "passed"}, fail_values=["trancado"])
 
     result = apply_mapping(frame, mapping)
 
@@ -456,8 +455,8 @@ def test_records_follow_the_records_frame_contract():
     header = ["id", "course", "term", "sex", "age", "curso", "g1", "g3"]
     frame = table([["S1", "MAT", "2024.1", "Feminino", "19", "Eng", "7", "8"]], header)
     fields = ["student_id", "course_code", "term_code", "sex", "age", "programme", "grade_p1", "final_grade"]
-    mapping = ColumnMapping(
-        fields=dict(zip(header, fields, strict=True)), score_max={"grade_p1": 10, "final_grade": 10}
+    mapping = academic_mapping(
+        fields=dict(zip(header, fields, strict=True)), scales={"grade_p1": 10, "final_grade": 10}
     )
 
     records = apply_mapping(frame, mapping).records
@@ -523,7 +522,7 @@ def test_errors_are_capped_but_every_invalid_row_is_counted():
 
 def test_row_numbers_assume_a_header_row_when_the_frame_has_no_source_row_index():
     frame = pd.DataFrame({"id": ["S1", None], "course": ["MAT", "MAT"], "faltas": ["1", "2"]})
-    mapping = ColumnMapping(
+    mapping = academic_mapping(
         fields={"id": "student_id", "course": "course_code", "faltas": "absences"}, default_term="T"
     )
 

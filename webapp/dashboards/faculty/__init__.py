@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import Dash, dcc, html
 from flask import Flask
 
-from webapp.dashboards.components import empty_state, make_dash
+from webapp.dashboards.components import empty_state, make_dash, model_badge
 from webapp.dashboards.faculty import at_risk_list, batch, data, model_quality, records_import, what_if
 
 CHECKPOINT_LABELS = {"week_4": "Week 4", "week_8": "Week 8", "midterm": "After the midterm"}
@@ -39,7 +39,7 @@ def layout() -> html.Div:
             html.Div(
                 [
                     html.H1("Students at risk", className="h3 mb-0"),
-                    dbc.Badge(f"at_risk model v{version.version}", color="info", className="ms-2", id="model-badge"),
+                    model_badge(version),
                 ],
                 className="d-flex align-items-center mb-3",
             ),

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from flask_login import current_user
 
+from core.csv_export import to_csv
 from core.models.academic import INTERVENTION_ACTIONS
 from ml.at_risk import store
 from webapp.dashboards.components import kpi_card
@@ -60,9 +61,9 @@ def layout() -> html.Div:
                     "paginationPageSize": 20,
                 },
                 getRowId="params.data.enrollment_id",
-                csvExportParams={"fileName": "at_risk_students.csv"},
                 style={"height": "520px"},
             ),
+            dcc.Download(id="export-download"),
             dbc.Row(
                 [
                     dbc.Col(dcc.Graph(id="risk-histogram", config={"displayModeBar": False}), md=4),
@@ -152,12 +153,22 @@ def register(app: Dash) -> None:
             _trend(course_code),
         )
 
-    app.clientside_callback(
-        "function(n) { return n ? true : window.dash_clientside.no_update; }",
-        Output("risk-grid", "exportDataAsCsv"),
+    @app.callback(
+        Output("export-download", "data"),
         Input("export-csv", "n_clicks"),
+        State("term", "value"),
+        State("course", "value"),
+        State("checkpoint", "value"),
         prevent_initial_call=True,
     )
+    def export(n_clicks, term_code: str, course_code: str, checkpoint: str):
+        """Every stored prediction of the selection, not only the rows on screen."""
+        if not n_clicks:
+            return no_update
+        version = data.production_version()
+        rows = store.predictions(version.id, term_code, checkpoint, course_code or None, limit=None)
+        name = f"at_risk_{term_code}_{course_code or 'all'}_{checkpoint}.csv"
+        return {"content": to_csv(rows.drop(columns="enrollment_id")), "filename": name, "type": "text/csv"}
 
     @app.callback(
         Output("selected-enrollment", "data"),

@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from flask_login import current_user
 
+from core.csv_export import to_csv
 from ml.at_risk import store
 from ml.at_risk.batch import score_upload
 from ml.data.academic_import import ImportFormatError, MappingError
@@ -55,9 +56,7 @@ def register(app: Dash) -> None:
             result = score_upload(raw, filename or "upload.csv", loaded.model, checkpoint=checkpoint, rules=rules)
         except (ImportFormatError, MappingError, files.UploadError, LookupError) as exc:
             return dbc.Alert(f"{filename}: {exc}", color="danger"), None, True
-        token = files.save(
-            KIND, current_user.id, f"scored-{filename or 'upload'}.csv", result.table.to_csv(index=False).encode()
-        )
+        token = files.save(KIND, current_user.id, f"scored-{filename or 'upload'}.csv", to_csv(result.table).encode())
         return _result(result), token, False
 
     @app.callback(

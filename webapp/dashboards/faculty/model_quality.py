@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from flask_login import current_user
 
 from core.models import ModelVersion
+from jobs import queue, tasks
 from ml.at_risk import store
 from ml.at_risk.recommend import ANY_SEGMENT
+from webapp.dashboards.components import (
+    binary_confusion,
+    classification_curves,
+    fmt,
+    group_table,
+    metrics_table,
+    verdict,
+)
 from webapp.dashboards.faculty import data
 
 METRICS = (
-    ("accuracy", "Accuracy"),
+    ("accuracy", "Accuracy (at the alert threshold)"),
+    ("accuracy_at_05", "Accuracy (at 0.5)"),
     ("precision", "Precision (fail)"),
     ("recall", "Recall (fail)"),
     ("f1", "F1 (fail)"),
@@ -23,6 +32,15 @@ METRICS = (
     ("brier", "Brier (lower is better)"),
 )
 BASELINE_NAMES = {"majority": "Majority class", "latest_grade": "Latest grade below pass mark"}
+GROUP_COLUMNS = (
+    ("n", "Students"),
+    ("positive_rate", "Fail rate"),
+    ("recall", "Recall"),
+    ("precision", "Precision"),
+    ("f1", "F1"),
+    ("roc_auc", "ROC-AUC"),
+)
+GRAPH_CONFIG = {"displayModeBar": False}
 
 
 def layout(version: ModelVersion) -> html.Div:
@@ -78,120 +96,68 @@ def register(app: Dash) -> None:
             return no_update
         current = {(r["risk_band"], r["segment"]): r["action"] for r in _rules_rows()}
         changed = [r for r in rows if current.get((r["risk_band"], r["segment"])) != r["action"]]
+        if not changed:
+            return dbc.Alert("No rule changed.", color="secondary")
         try:
-            updated = sum(
-                store.save_rule(r["risk_band"], r["segment"], r["action"] or "", current_user.email) for r in changed
-            )
+            for r in changed:
+                store.save_rule(r["risk_band"], r["segment"], r["action"] or "", current_user.email)
         except ValueError as exc:
             return dbc.Alert(f"Not saved: {exc}.", color="danger")
-        return dbc.Alert(f"Saved {len(changed)} rule(s); {updated} stored recommendations updated.", color="success")
+        return dbc.Alert(f"Saved {len(changed)} rule(s). {republish_note(current_user.email)}", color="success")
+
+
+def republish_note(requested_by: str) -> str:
+    """Queue the at-risk list's republish and say when it will show the change."""
+    try:
+        run = tasks.request_publish("at_risk", requested_by, "recommendation rules changed")
+    except (queue.QueueUnavailableError, queue.JobAlreadyRunningError) as exc:
+        return f"The stored list could not be rescored now ({exc}); an admin can republish at_risk."
+    if run.kind == "publish at_risk":
+        return f"The stored list is being rescored (job {run.id}); it shows the change in a minute."
+    return f"The stored list is rescored once {run.kind} (job {run.id}) finishes."
 
 
 def _quality(detail: dict) -> html.Div:
     chosen = detail["chosen"]
     model_figures = detail["candidates"][chosen]
     baselines = detail.get("baselines", {})
-    header = [html.Th("Metric"), html.Th(f"Model ({chosen.replace('_', ' ')})")] + [
-        html.Th(BASELINE_NAMES.get(name, name)) for name in baselines
-    ]
-    rows = [
-        html.Tr(
-            [html.Td(label), html.Td(_fmt(model_figures.get(key)))]
-            + [html.Td(_fmt(figures.get(key))) for figures in baselines.values()]
-        )
-        for key, label in METRICS
-    ]
-    verdict_colour = "success" if detail.get("beats_baseline") else "warning"
+    recall = model_figures.get("recall")
     return html.Div(
         [
-            dbc.Alert(detail.get("sentence", ""), color=verdict_colour, id="model-verdict"),
+            verdict(detail.get("sentence", ""), bool(detail.get("beats_baseline"))),
             dbc.Row(
                 [
                     dbc.Col(
                         [
-                            dbc.Table(
-                                [html.Thead(html.Tr(header)), html.Tbody(rows)], size="sm", className="table-metrics"
+                            metrics_table(
+                                model_figures,
+                                baselines,
+                                METRICS,
+                                model_label=f"Model ({chosen.replace('_', ' ')})",
+                                baseline_labels=BASELINE_NAMES,
                             ),
                             html.P(
-                                f"Alert threshold {detail.get('deployed_threshold', detail['threshold']):.2f} "
-                                "on P(fail), chosen on training data for 80 % recall of failing students.",
+                                f"{model_figures.get('n', 0):,} enrollments evaluated. Alert threshold "
+                                f"{detail.get('deployed_threshold', detail['threshold']):.2f} on P(fail), chosen on "
+                                f"training data for 80 % recall of failing students; measured recall on the "
+                                f"evaluation term: {fmt(recall)}.",
                                 className="small text-muted",
+                                id="threshold-note",
                             ),
-                            _confusion(model_figures.get("confusion", {})),
+                            binary_confusion(model_figures.get("confusion", {}), "pass", "fail"),
                         ],
                         md=5,
                     ),
-                    dbc.Col(dcc.Graph(figure=_curves(detail["curves"]), config={"displayModeBar": False}), md=7),
+                    dbc.Col(
+                        dcc.Graph(figure=classification_curves(detail["curves"], "failing"), config=GRAPH_CONFIG),
+                        md=7,
+                    ),
                 ]
             ),
             html.H3("Per group", className="h6 mt-3"),
-            _groups(detail.get("groups", {})),
+            group_table(detail.get("groups", {}), GROUP_COLUMNS),
         ]
     )
-
-
-def _confusion(confusion: dict) -> dbc.Table:
-    cell = lambda key: html.Td(f"{confusion.get(key, 0):,}")  # noqa: E731
-    return dbc.Table(
-        [
-            html.Thead(html.Tr([html.Th(""), html.Th("Predicted pass"), html.Th("Predicted fail")])),
-            html.Tbody(
-                [
-                    html.Tr([html.Th("Passed"), cell("tn"), cell("fp")]),
-                    html.Tr([html.Th("Failed"), cell("fn"), cell("tp")]),
-                ]
-            ),
-        ],
-        size="sm",
-        bordered=True,
-        className="w-auto",
-        id="confusion-matrix",
-    )
-
-
-def _curves(curves: dict) -> go.Figure:
-    from plotly.subplots import make_subplots
-
-    figure = make_subplots(rows=1, cols=3, subplot_titles=("ROC", "Precision–recall", "Calibration"))
-    roc, pr = curves.get("roc", {}), curves.get("pr", {})
-    figure.add_trace(go.Scatter(x=roc.get("fpr"), y=roc.get("tpr"), name="ROC"), 1, 1)
-    figure.add_trace(go.Scatter(x=pr.get("recall"), y=pr.get("precision"), name="PR"), 1, 2)
-    calibration = curves.get("calibration", [])
-    figure.add_trace(
-        go.Scatter(
-            x=[b["mean_predicted"] for b in calibration],
-            y=[b["fraction_fail"] for b in calibration],
-            mode="lines+markers",
-            name="calibration",
-        ),
-        1,
-        3,
-    )
-    figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], line={"dash": "dot", "color": "grey"}, showlegend=False), 1, 3)
-    figure.update_layout(
-        height=320, showlegend=False, template="plotly_white", margin={"l": 30, "r": 10, "t": 40, "b": 30}
-    )
-    return figure
-
-
-def _groups(groups: dict) -> dbc.Table:
-    header = html.Tr([html.Th(h) for h in ("Group", "Students", "Fail rate", "Recall", "Precision", "F1", "ROC-AUC")])
-    rows = [
-        html.Tr(
-            [
-                html.Td(f"{attribute}: {value}"),
-                html.Td(f"{figures.get('n', 0):,}"),
-                html.Td(_fmt(figures.get("fail_rate"))),
-                html.Td(_fmt(figures.get("recall"))),
-                html.Td(_fmt(figures.get("precision"))),
-                html.Td(_fmt(figures.get("f1"))),
-                html.Td(_fmt(figures.get("roc_auc"))),
-            ]
-        )
-        for attribute, values in groups.items()
-        for value, figures in values.items()
-    ]
-    return dbc.Table([html.Thead(header), html.Tbody(rows)], size="sm", className="table-metrics", id="group-metrics")
 
 
 def _rules_rows() -> list[dict]:
@@ -203,7 +169,3 @@ def _rules_rows() -> list[dict]:
         for band, actions in rules.items()
         for segment, action in sorted(actions.items(), key=lambda item: (item[0] == ANY_SEGMENT, item[0]))
     ]
-
-
-def _fmt(value) -> str:
-    return "—" if value is None else f"{value:.3f}"

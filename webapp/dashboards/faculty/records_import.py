@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import session
 from core.models import MappingPreset
-from ml.data.academic_fields import SIGNALS_BY_NAME
+from ml.data.academic_fields import DEFAULT_PASS_MARK, SIGNALS_BY_NAME
 from ml.data.academic_import import (
+    ACADEMIC,
     CANONICAL_FIELDS,
-    SCALABLE_FIELDS,
     ColumnMapping,
     ImportFormatError,
     MappingError,
+    academic_mapping,
     apply_mapping,
     read_table,
     suggest_mapping,
 )
 from ml.data.academic_sql import store_import
 from webapp.dashboards.components import row_errors_table, upload_area
+from webapp.dashboards.faculty.model_quality import republish_note
 from webapp.uploads import files
 
 KIND = "imports"
 EXTRA, IGNORE = "__extra__", "__ignore__"
+SCALABLE = {f.name: f.default_max or f.scale for f in ACADEMIC.fields if f.scalable}  # field -> default "out of"
 FIELD_OPTIONS = [
     {"label": "(keep as an extra field)", "value": EXTRA},
     {"label": "(ignore)", "value": IGNORE},
@@ -81,10 +83,33 @@ def register(app: Dash) -> None:
     )
     def apply_preset(preset_id: int | None, ids: list[dict]):
         preset = session.get(MappingPreset, int(preset_id)) if preset_id else None
-        if preset is None:
+        if preset is None or preset.kind != ACADEMIC.kind:
             return no_update
         saved = ColumnMapping.from_dict(preset.mapping)
         return [saved.fields.get(i["column"], EXTRA if i["column"] in saved.extra else IGNORE) for i in ids]
+
+    @app.callback(
+        Output({"type": "import-scale", "column": ALL}, "value"),
+        Output({"type": "import-scale", "column": ALL}, "disabled"),
+        Input({"type": "import-field", "column": ALL}, "value"),
+        State({"type": "import-scale", "column": ALL}, "value"),
+        State("import-preset", "value"),
+        State({"type": "import-field", "column": ALL}, "id"),
+        prevent_initial_call=True,
+    )
+    def scales_follow_fields(fields: list[str], current: list, preset_id: int | None, ids: list[dict]):
+        """Each scalable field has its own "out of" (a 0-20 grade file does not make attendance 0-20): a column
+        whose field changes gets that field's saved or default maximum; the others keep what was typed."""
+        preset = session.get(MappingPreset, int(preset_id)) if preset_id else None
+        saved = ColumnMapping.from_dict(preset.mapping).scales if preset and preset.kind == ACADEMIC.kind else {}
+        changed = {i["column"] for i in (ctx.triggered_prop_ids or {}).values() if isinstance(i, dict)}
+        values = [
+            None
+            if field not in SCALABLE
+            else (saved.get(field, SCALABLE[field]) if i["column"] in changed or value in (None, "") else value)
+            for field, value, i in zip(fields, current, ids, strict=True)
+        ]
+        return values, [field not in SCALABLE for field in fields]
 
     @app.callback(
         Output("import-report", "children"),
@@ -92,16 +117,16 @@ def register(app: Dash) -> None:
         State("import-file", "data"),
         State({"type": "import-field", "column": ALL}, "value"),
         State({"type": "import-field", "column": ALL}, "id"),
-        State("import-score-max", "value"),
+        State({"type": "import-scale", "column": ALL}, "value"),
         State("import-default-term", "value"),
         State("import-pass-mark", "value"),
         State("import-save-as", "value"),
         prevent_initial_call=True,
     )
-    def run_import(n_clicks, file_info, fields, ids, score_max, default_term, pass_mark, save_as):
+    def run_import(n_clicks, file_info, fields, ids, scales, default_term, pass_mark, save_as):
         if not n_clicks:  # the button was just created with the mapping form, not pressed
             return no_update
-        mapping = _mapping(ids, fields, score_max, default_term, pass_mark)
+        mapping = _mapping(ids, fields, scales, default_term, pass_mark)
         try:
             filename, raw = files.load(KIND, current_user.id, (file_info or {}).get("token", ""))
             result = apply_mapping(read_table(raw, filename), mapping)
@@ -119,14 +144,16 @@ def register(app: Dash) -> None:
             )
         except SQLAlchemyError as exc:
             return dbc.Alert(f"Nothing imported: the database refused the rows ({type(exc).__name__}).", color="danger")
-        if save_as:
-            _save_preset(save_as.strip(), mapping)
-        return _report(result, batch.id, None)
+        if save_as and save_as.strip():
+            MappingPreset.save(ACADEMIC.kind, save_as, mapping.to_dict(), current_user.email)
+            session.commit()
+        current = "passed" not in result.records or bool(result.records["passed"].isna().any())
+        return _report(result, batch.id, None, republish_note(current_user.email) if current else "")
 
 
 def _mapping_form(columns: list[str], n_rows: int, filename: str) -> html.Div:
     suggested = suggest_mapping(columns)
-    presets = list(session.scalars(select(MappingPreset).order_by(MappingPreset.name)))
+    presets = MappingPreset.for_kind(ACADEMIC.kind)
     rows = [
         dbc.Row(
             [
@@ -138,7 +165,24 @@ def _mapping_form(columns: list[str], n_rows: int, filename: str) -> html.Div:
                         value=suggested.get(column, EXTRA),
                         clearable=False,
                     ),
-                    md=8,
+                    md=6,
+                ),
+                dbc.Col(
+                    dbc.InputGroup(
+                        [
+                            dbc.InputGroupText("out of", className="small"),
+                            dbc.Input(
+                                id={"type": "import-scale", "column": column},
+                                type="number",
+                                min=0,
+                                value=SCALABLE.get(suggested.get(column, "")),
+                                disabled=suggested.get(column) not in SCALABLE,
+                                size="sm",
+                            ),
+                        ],
+                        size="sm",
+                    ),
+                    md=2,
                 ),
             ],
             className="mb-1 align-items-center",
@@ -165,13 +209,6 @@ def _mapping_form(columns: list[str], n_rows: int, filename: str) -> html.Div:
                 *rows,
                 dbc.Row(
                     [
-                        dbc.Col(
-                            [
-                                dbc.Label("Grades and scores are out of", className="small"),
-                                dbc.Input(id="import-score-max", type="number", value=100, min=1),
-                            ],
-                            md=3,
-                        ),
                         dbc.Col(
                             [
                                 dbc.Label("Term (when the file has no term column)", className="small"),
@@ -202,34 +239,27 @@ def _mapping_form(columns: list[str], n_rows: int, filename: str) -> html.Div:
     )
 
 
-def _mapping(ids: list[dict], fields: list[str], score_max, default_term, pass_mark) -> ColumnMapping:
+def _mapping(ids: list[dict], fields: list[str], scales: list, default_term, pass_mark) -> ColumnMapping:
     chosen = {i["column"]: f for i, f in zip(ids, fields, strict=True) if f not in (EXTRA, IGNORE)}
-    declared = float(score_max or 100)
-    return ColumnMapping(
-        fields=chosen,
+    declared = {
+        field: float(scale)
+        for field, scale in zip(fields, scales, strict=True)
+        if field in SCALABLE and scale not in (None, "") and float(scale) != SCALABLE[field]
+    }
+    return academic_mapping(
+        chosen,
         extra=[i["column"] for i, f in zip(ids, fields, strict=True) if f == EXTRA],
-        score_max={f: declared for f in chosen.values() if f in SCALABLE_FIELDS and f != "prior_gpa"}
-        if declared != 100
-        else {},
+        scales=declared,
         default_term=(default_term or "").strip() or None,
-        pass_mark=float(pass_mark if pass_mark is not None else 50),
+        pass_mark=float(pass_mark if pass_mark is not None else DEFAULT_PASS_MARK),
     )
 
 
-def _save_preset(name: str, mapping: ColumnMapping) -> None:
-    preset = session.scalar(select(MappingPreset).where(MappingPreset.name == name))
-    if preset is None:
-        session.add(MappingPreset(name=name[:120], mapping=mapping.to_dict(), created_by=current_user.email))
-    else:
-        preset.mapping = mapping.to_dict()
-    session.commit()
-
-
-def _report(result, batch_id: int | None, failure: str | None) -> html.Div:
+def _report(result, batch_id: int | None, failure: str | None, republished: str = "") -> html.Div:
     headline = failure or (
         f"Imported {result.n_valid_rows:,} of {result.n_rows:,} rows (batch {batch_id}). "
-        + (f"{result.n_invalid_rows:,} rows had problems and were left out." if result.n_invalid_rows else "")
-        + " Retrain at_risk from the admin page to learn from them."
+        + (f"{result.n_invalid_rows:,} rows had problems and were left out. " if result.n_invalid_rows else "")
+        + (republished or "Retrain at_risk from the admin page to learn from them.")
     )
     colour = "danger" if failure else ("warning" if result.n_invalid_rows else "success")
     return html.Div(

@@ -10,6 +10,7 @@ from core.models.academic import (
     Term,
 )
 from core.models.auth import ROLES, ApiToken, AuditLog, User
+from core.models.campus import AttendanceObservation, Building, ClassSession, OccupancyPrediction, Venue
 from core.models.imports import ImportBatch, MappingPreset
 from core.models.lifecycle import JobRun, ModelVersion
 from core.models.view_cache import ViewCache
@@ -17,7 +18,10 @@ from core.models.view_cache import ViewCache
 __all__ = [
     "ROLES",
     "ApiToken",
+    "AttendanceObservation",
     "AuditLog",
+    "Building",
+    "ClassSession",
     "Course",
     "Enrollment",
     "ImportBatch",
@@ -25,10 +29,12 @@ __all__ = [
     "JobRun",
     "MappingPreset",
     "ModelVersion",
+    "OccupancyPrediction",
     "RecommendationRule",
     "RiskPrediction",
     "Student",
     "Term",
     "User",
+    "Venue",
     "ViewCache",
 ]

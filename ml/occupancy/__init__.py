@@ -1,0 +1,1 @@
+"""Facilities: attendance forecasts, overcrowding risk and room reassignment for the campus timetable."""

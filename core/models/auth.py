@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.db import Base, session, utcnow
 
 ROLES = ("admin", "faculty", "facilities", "ministry")
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
 
 
 class User(Base):
@@ -22,6 +28,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
+    # Part of every session's identity (see `get_id`): rotating it ends all of this user's sessions.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -43,15 +51,27 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """The session identity: id and the current session token, so a rotated token voids old cookies."""
+        return f"{self.id}:{self.session_token}"
+
+    def end_sessions(self) -> None:
+        """Sign this user out everywhere: every session cookie issued before now stops working."""
+        self.session_token = new_session_token()
 
     def set_password(self, password: str) -> None:
         if len(password) < 10:
             raise ValueError("a password needs at least 10 characters")
         self.password_hash = generate_password_hash(password, method="scrypt")
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    @validates("active")
+    def _end_sessions_when_disabled(self, _key: str, active: bool) -> bool:
+        if not active:
+            self.end_sessions()
+        return active
 
     def may(self, role: str) -> bool:
         """Admin sees everything; everyone else sees their own audience."""
@@ -60,6 +80,28 @@ class User(Base):
     @classmethod
     def by_email(cls, email: str) -> User | None:
         return session.scalar(select(cls).where(cls.email == normalise_email(email)))
+
+    @classmethod
+    def authenticate(cls, email: str, password: str) -> User | None:
+        """The active user with this email and password, or None.
+
+        Takes as long for an unknown email as for a wrong password (a scrypt check either way), so the time
+        of a refusal does not tell whether an account exists.
+        """
+        user = cls.by_email(email)
+        if user is None:
+            check_password_hash(_dummy_password_hash(), password)
+            return None
+        return user if user.check_password(password) and user.active else None
+
+    @classmethod
+    def by_session_id(cls, session_id: str) -> User | None:
+        """The active user a `get_id()` value names, or None when it is malformed, stale or disabled."""
+        user_id, _, token = session_id.partition(":")
+        user = session.get(cls, int(user_id)) if user_id.isdigit() and token else None
+        if user is None or not user.active or not hmac.compare_digest(user.session_token.encode(), token.encode()):
+            return None
+        return user
 
     @classmethod
     def create(cls, email: str, role: str, password: str, name: str = "") -> User:
@@ -78,6 +120,11 @@ class User(Base):
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+@lru_cache(maxsize=1)
+def _dummy_password_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16), method="scrypt")
 
 
 class ApiToken(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_user
 from sqlalchemy import func, select
 
 from core import db
@@ -29,7 +29,19 @@ def index():
 @bp.get("/users")
 @role_required("admin")
 def users():
-    return render_template("admin/users.html", users=db.session.scalars(select(User).order_by(User.email)), roles=ROLES)
+    return _users_page()
+
+
+def _users_page(notice: str = "", one_time_password: str = ""):
+    """The users page; a generated password is shown on this response only (flash would put it in the cookie)."""
+    page = render_template(
+        "admin/users.html",
+        users=db.session.scalars(select(User).order_by(User.email)),
+        roles=ROLES,
+        notice=notice,
+        one_time_password=one_time_password,
+    )
+    return page, 200, {"Cache-Control": "no-store"} if one_time_password else {}
 
 
 @bp.post("/users")
@@ -47,9 +59,10 @@ def create_user():
         return redirect(url_for("admin.users"))
     AuditLog.record(current_user.id, "user_created", user.email, role=user.role)
     db.session.commit()
-    shown = "" if request.form.get("password") else f" Their password (shown once): {password}"
-    flash(f"Created {user.email} ({user.role}).{shown}", "success")
-    return redirect(url_for("admin.users"))
+    if request.form.get("password"):
+        flash(f"Created {user.email} ({user.role}).", "success")
+        return redirect(url_for("admin.users"))
+    return _users_page(f"Created {user.email} ({user.role}). Their password, shown once:", password)
 
 
 @bp.post("/users/<int:user_id>")
@@ -68,13 +81,16 @@ def update_user(user_id: int):
         message = f"{user.email} is {'enabled' if user.active else 'disabled'}."
     elif action == "reset":
         password = _new_password()
-        user.set_password(password)
-        message = f"New password for {user.email} (shown once): {password}"
+        user.set_password(password)  # also ends their sessions
+        if user.id == current_user.id:
+            login_user(user)  # the admin's own session continues under the new session token
     else:
         flash("Unknown action.", "danger")
         return redirect(url_for("admin.users"))
     AuditLog.record(current_user.id, f"user_{action}", user.email, role=user.role)
     db.session.commit()
+    if action == "reset":
+        return _users_page(f"New password for {user.email}, shown once (their sessions have ended):", password)
     flash(message, "success")
     return redirect(url_for("admin.users"))
 

@@ -71,9 +71,8 @@ def install_guards(app: Flask) -> None:
         return response
 
     @login_manager.user_loader
-    def _load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+    def _load_user(session_id: str) -> User | None:
+        return User.by_session_id(session_id)
 
     @login_manager.request_loader
     def _load_user_from_token(req) -> User | None:

@@ -11,10 +11,12 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery"
@@ -35,9 +37,32 @@ def data_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
+def database_url_for_tests(env: Mapping[str, str], fallback: str) -> str:
+    """AULA_TEST_DATABASE_URL, else DATABASE_URL if its database is named for tests, else `fallback`.
+
+    The tests empty every table (PostgreSQL: drop the schema), so a DATABASE_URL left pointing at real data
+    must stop the run, not be reset.
+    """
+    if env.get("AULA_TEST_DATABASE_URL"):
+        return env["AULA_TEST_DATABASE_URL"]
+    url = env.get("DATABASE_URL")
+    if not url:
+        return fallback
+    name = Path(make_url(url).database or "").name  # SQLite: the file's name, not the folders above it
+    if "test" not in name.lower():
+        raise pytest.UsageError(
+            f"refusing to run the tests against DATABASE_URL's database {name!r}: the tests erase it. "
+            "Use a database whose name contains 'test', or name one in AULA_TEST_DATABASE_URL."
+        )
+    return url
+
+
 @pytest.fixture(scope="session")
 def database_url(data_dir):
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'test.db'}"
+    try:
+        url = database_url_for_tests(os.environ, f"sqlite:///{data_dir / 'test.db'}")
+    except pytest.UsageError as exc:
+        pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
     if url.startswith("postgresql"):
         engine = create_engine(url)
         with engine.begin() as conn:  # a clean schema: earlier runs may have left tables behind
@@ -86,7 +111,7 @@ def app(migrated, redis_url, data_dir):
     from webapp import create_app
 
     settings = Settings(database_url=migrated, redis_url=redis_url, data_dir=data_dir, scale="demo")
-    app = create_app({"SETTINGS": settings, "TESTING": True, "RATELIMIT_STORAGE_URI": "memory://"})
+    app = create_app({"SETTINGS": settings, "TESTING": True})
     os.environ["REDIS_URL"] = redis_url  # the worker subprocesses and jobs.queue read it
     yield app
 
@@ -112,12 +137,16 @@ def clean_tables(request):
 
 
 @pytest.fixture(autouse=True)
-def fresh_rate_limits(request):
-    """Every test client comes from 127.0.0.1: start each test with no login attempts counted."""
+def fresh_login_throttle(request):
+    """Every test client comes from 127.0.0.1: start each test with no failed sign-ins counted."""
     if "app" in request.fixturenames:
-        from webapp.extensions import limiter
+        from jobs import queue
+        from webapp.auth.throttle import KEY_PREFIX
 
-        limiter.reset()
+        connection = queue.connection(queue.redis_url(request.getfixturevalue("app").config["SETTINGS"]))
+        keys = list(connection.scan_iter(f"{KEY_PREFIX}*"))
+        if keys:
+            connection.delete(*keys)
     yield
 
 

@@ -7,7 +7,7 @@ from flask import Flask, jsonify, render_template, request
 from core import db
 from core.settings import Settings
 from webapp.config import build_config
-from webapp.extensions import csrf, limiter, login_manager
+from webapp.extensions import csrf, login_manager
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -18,9 +18,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     login_manager.init_app(app)
     csrf.init_app(app)
-    limiter.init_app(app)
 
-    from webapp import admin, api, auth, cli, health, uploads
+    from webapp import admin, api, auth, cli, health, security, uploads
     from webapp.dashboards import mount_dashboards
 
     app.register_blueprint(auth.bp)
@@ -30,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     auth.install_guards(app)
     mount_dashboards(app)
+    security.install(app)  # after the Dash apps: their inline scripts' hashes go into the CSP
     cli.register(app)
 
     _install_page_helpers(app)

@@ -36,14 +36,3 @@ def test_settings_default_to_sqlite_and_embedded_redis_in_the_data_dir(tmp_path)
     settings = Settings.from_env({"AULA_DATA_DIR": str(tmp_path)})
     assert settings.database_url == f"sqlite:///{tmp_path / 'aula.db'}"
     assert settings.redis_url is None and settings.models_dir == tmp_path / "models"
-
-
-def test_rate_limits_are_kept_in_redis_shared_by_every_worker(tmp_path):
-    from core.settings import Settings
-    from webapp.config import build_config
-
-    def storage(env: dict) -> str:
-        return build_config(Settings.from_env({"AULA_DATA_DIR": str(tmp_path), **env}))["RATELIMIT_STORAGE_URI"]
-
-    assert storage({}) == f"redis+unix://{tmp_path / 'redis.sock'}"  # the embedded Redis
-    assert storage({"REDIS_URL": "redis://h:6379/0"}) == "redis://h:6379/0"

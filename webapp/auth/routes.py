@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from core import db
 from core.models import AuditLog, User
+from webapp.auth import throttle
 from webapp.auth.access import home_for
-from webapp.extensions import limiter
 
 bp = Blueprint("auth", __name__)
 
@@ -23,17 +23,21 @@ def index():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
     if request.method == "GET":
         return render_template("auth/login.html", next=request.args.get("next", ""))
-    email = request.form.get("email", "")
-    user = User.by_email(email)
-    if user is None or not user.active or not user.check_password(request.form.get("password", "")):
-        AuditLog.record(user.id if user else None, "login_failed", email[:200])
+    email, address = request.form.get("email", ""), request.remote_addr or "unknown"
+    wait_s = throttle.seconds_locked(email, address)
+    if wait_s:  # refused before the password is checked, so guessing costs the guesser time
+        return _login_page(email, f"Too many failed sign-ins. Try again in {wait_s} s.", 429, {"Retry-After": wait_s})
+    user = User.authenticate(email, request.form.get("password", ""))
+    if user is None:
+        throttle.record_failure(email, address)
+        known = User.by_email(email)
+        AuditLog.record(known.id if known else None, "login_failed", email[:200])
         db.session.commit()
-        flash("Wrong email or password, or the account is disabled.", "danger")
-        return render_template("auth/login.html", next=request.form.get("next", ""), email=email), 401
+        return _login_page(email, "Wrong email or password, or the account is disabled.", 401)
+    throttle.record_success(email, address)
     login_user(user)
     user.last_login_at = db.utcnow()
     AuditLog.record(user.id, "login", user.email)
@@ -44,8 +48,17 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    # Rotating the session token voids this cookie even if a copy of it was taken.
+    current_user.end_sessions()
+    AuditLog.record(current_user.id, "logout", current_user.email)
+    db.session.commit()
     logout_user()
     return redirect(url_for("auth.login"))
+
+
+def _login_page(email: str, error: str, status: int, headers: dict | None = None):
+    page = render_template("auth/login.html", next=request.form.get("next", ""), email=email, error=error)
+    return page, status, headers or {}
 
 
 def safe_next(target: str | None) -> str | None:

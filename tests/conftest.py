@@ -128,12 +128,23 @@ def empty_tables() -> None:
 
 @pytest.fixture(autouse=True)
 def clean_tables(request):
-    """Every test that touches the database leaves empty tables behind, except in `shared_data` modules,
-    whose module fixture seeds once and empties the tables when the module is done."""
+    """Every test that touches the database leaves empty tables and empty job queues behind, except in
+    `shared_data` modules, whose module fixture seeds once and empties the tables when the module is done."""
     uses_db = "app" in request.fixturenames or "migrated" in request.fixturenames
     yield
     if uses_db and request.node.get_closest_marker("shared_data") is None:
         empty_tables()
+        empty_queues()
+
+
+def empty_queues() -> None:
+    """Jobs left queued by a test would otherwise run, against emptied tables, in the next test's worker."""
+    from rq import Queue
+
+    from jobs import queue
+
+    for name in queue.QUEUES:
+        Queue(name, connection=queue.connection()).empty()
 
 
 @pytest.fixture(autouse=True)

@@ -362,3 +362,44 @@ def test_saved_mapping_is_offered_and_reapplied(app, faculty, trained):
     assert status == 200
     chosen = {json.loads(key)["column"]: value["value"] for key, value in body["response"].items()}
     assert chosen == {"RA": "student_id", "Disc": "course_code", "Faltas": "absences", "Turma": EXTRA, "Obs": IGNORE}
+
+
+FORMULA = '=HYPERLINK("http://evil.example","x")'
+
+
+def test_every_csv_export_defuses_formula_cells(app, faculty, trained):
+    """The at-risk list export, the batch-scoring download and the API's CSV answer (OWASP CSV injection)."""
+    from core.models import Student
+
+    text = current_term_csv(trained, 3).replace(trained["data"].records().query("is_current")["student_id"].iloc[0],
+                                               FORMULA, 1)  # fmt: skip
+    dash_app = dash_app_at(app, PREFIX)
+    _, body = call(faculty, dash_app, PREFIX, "batch-result.children",
+                   {"batch-upload.contents": upload_payload(text), "batch-upload.filename": "w.csv"})  # fmt: skip
+    token = body["response"]["batch-token"]["data"]
+    _, body = call(faculty, dash_app, PREFIX, "batch-download.data",
+                   {"batch-download-button.n_clicks": 1, "batch-token.data": token})  # fmt: skip
+    downloaded = base64.b64decode(body["response"]["batch-download"]["data"]["content"]).decode()
+    assert f"'{FORMULA}" in downloaded.replace('""', '"')
+
+    headers = {"Content-Type": "text/csv", "Accept": "text/csv", "X-CSRFToken": csrf_token(faculty)}
+    api = faculty.post("/api/v1/at-risk/score", data=text, headers=headers)
+    assert f"'{FORMULA}" in api.get_data(as_text=True).replace('""', '"')
+
+    top = store.predictions(trained["version"].id, trained["term"], "midterm", limit=1)
+    student = db.session.get(Enrollment, int(top["enrollment_id"].iloc[0])).student
+    original, student.external_id = student.external_id, "@SUM(1+1)"
+    db.session.commit()
+    try:
+        _, body = call(faculty, dash_app, PREFIX, "export-download.data",
+                       {"export-csv.n_clicks": 1, "term.value": trained["term"], "course.value": "",
+                        "checkpoint.value": "midterm"})  # fmt: skip
+    finally:
+        db.session.get(Student, student.id).external_id = original
+        db.session.commit()
+    exported = body["response"]["export-download"]["data"]
+    assert "'@SUM(1+1)" in exported["content"]
+    assert (
+        exported["content"].count("\n") - 1
+        == store.summary(trained["version"].id, trained["term"], "midterm")["students"]
+    )  # every row of the selection, not the ones on screen

@@ -35,6 +35,16 @@ def scratch_url(request, tmp_path):
     admin.dispose()
 
 
+def test_migrations_have_a_single_head():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from tests.conftest import ROOT
+
+    heads = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini"))).get_heads()
+    assert len(heads) == 1, f"several migration heads {heads}: give one a down_revision of the other"
+
+
 def test_upgrade_downgrade_upgrade(scratch_url):
     migrate(scratch_url)
     engine = create_engine(scratch_url)

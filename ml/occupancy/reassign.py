@@ -321,19 +321,24 @@ class _Problem:
 
     @staticmethod
     def _cost(fit, own, walk, spare, at_risk) -> tuple[np.ndarray, np.ndarray]:
-        """Integer costs, each tier weighted above the most every lower tier can add up to in this cell."""
+        """Integer costs, each tier weighted above the most every lower tier can add up to in this cell.
+
+        The weights grow with the fourth power of the cell's size; past what float64 adds exactly (a cell of
+        some 250 movable sessions on a 2 km campus), spare seats stop breaking ties and walking is the last tier.
+        """
         n = fit.shape[0]
-        max_spare = int(spare[fit].max(initial=0))
         max_walk = int(walk[fit].max(initial=0))
-        per_metre = n * max_spare + 1
-        per_move = n * (per_metre * max_walk + max_spare) + 1
-        per_unsolved = n * (per_move + per_metre * max_walk + max_spare) + 1
+        per_seat = 1
+        per_unsolved, per_move, per_metre = _tier_weights(n, max_walk, int(spare[fit].max(initial=0)))
+        if n * per_unsolved >= _EXACT:
+            per_seat = 0
+            per_unsolved, per_move, per_metre = _tier_weights(n, max_walk, 0)
         if n * per_unsolved >= _EXACT:
             raise ArithmeticError(f"a cell of {n} movable sessions is too large to weigh exactly")
-        cost = np.where(fit & ~own, per_move + per_metre * walk + spare, np.inf)
+        cost = np.where(fit & ~own, per_move + per_metre * walk + per_seat * spare, np.inf)
         cost[own] = 0.0
         cost[own & at_risk[:, None]] = per_unsolved
-        return cost.astype(float), np.array([per_unsolved, per_move, per_metre, 1])
+        return cost.astype(float), np.array([per_unsolved, per_move, per_metre, per_seat])
 
     def _problem_text(self, row: int) -> str:
         """Why the session's room does not fit it, e.g. "forecast 142 (up to 160) > safe capacity 120"."""
@@ -428,6 +433,14 @@ class _Problem:
             f"no {label} holds {self.demand[row]} safely"
             f" (largest: {self.venue_code[largest]}, safe {self.safe[largest]})"
         )
+
+
+def _tier_weights(n: int, max_walk: int, max_spare: int) -> tuple[int, int, int]:
+    """Weights of an unsolved session, a move and a metre walked, for `n` rows: each above all below it."""
+    per_metre = n * max_spare + 1
+    per_move = n * (per_metre * max_walk + max_spare) + 1
+    per_unsolved = n * (per_move + per_metre * max_walk + max_spare) + 1
+    return per_unsolved, per_move, per_metre
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:

@@ -313,3 +313,26 @@ def test_never_double_books_and_every_move_fits():
             assert session["venue_code"] == move.from_venue
         assert set(plan.moves["session_id"]).isdisjoint(plan.unsolved["session_id"])
         assert not needs.loc[plan.moves["session_id"], "forecast"].isna().any()
+
+
+def test_a_cell_too_big_to_weigh_spare_seats_exactly_still_gets_a_valid_plan():
+    rng = np.random.default_rng(0)
+    n = 320
+    venues = venues_frame([(f"V{i}", "AB"[i % 2], "lecture_hall", int(rng.integers(20, 400)), True) for i in range(n)])
+    distances = pd.DataFrame([[0, 1900], [1900, 0]], index=["A", "B"], columns=["A", "B"])
+    held = rng.permutation(n)[:300]
+    forecast = venues["safe_capacity"].to_numpy()[held] * rng.uniform(0.5, 1.3, len(held))
+    sessions = sessions_frame(
+        [
+            (i, f"S{i}", 0, 0, f"V{v}", f, f * 1.1, "lecture_hall")
+            for i, (v, f) in enumerate(zip(held, forecast, strict=True))
+        ]
+    )
+    plan = solve_reassignment(sessions, venues, distances)
+    assert plan.n_at_risk > 100 and len(plan.moves) > 0
+    after = plan.apply_to(sessions)
+    assert not after.duplicated(["venue_code", "weekday", "slot"]).any()
+    safe = venues.set_index("venue_code")["safe_capacity"]
+    moved = plan.moves
+    assert (moved["demand"] <= moved["to_venue"].map(safe)).all()
+    assert objective_of(plan, sessions, venues, distances, "upper") == plan.objective

@@ -4,6 +4,7 @@ promotes, the faculty view serves the new version without a restart, and a rollb
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from core import db
 from core.models import JobRun, ModelVersion
@@ -29,7 +30,7 @@ def queue_retrain(client) -> JobRun:
 
 
 def run_worker_until_done(run: JobRun) -> JobRun:
-    worker = start_worker("--burst", "--queue", "training")
+    worker = start_worker("--burst")
     try:
         worker.wait(timeout=300)
     finally:
@@ -56,10 +57,16 @@ def test_retrain_from_admin_runs_on_a_worker_and_promotes(signed_in):
 
     second = run_worker_until_done(queue_retrain(admin))
     assert second.status == "succeeded" and second.result["version"] == 2
-    # Same data, deterministic training: equal held-out figures, so promoted; the web serves v2 at once.
-    assert second.result["promoted"] is True and "held-out" in second.result["reason"], second.result["reason"]
-    assert faculty.get("/api/v1/at-risk?limit=1").get_json()["model_version"] == 2
+    # Same data, deterministic training: equal figures, and a tie keeps production.
+    assert second.result["promoted"] is False and "a tie keeps production" in second.result["reason"]
+    assert faculty.get("/api/v1/at-risk?limit=1").get_json()["model_version"] == 1
+
+    v2 = db.session.scalar(select(ModelVersion).where(ModelVersion.task == "at_risk", ModelVersion.version == 2))
+    admin.post(f"/admin/models/{v2.id}/promote", data={"csrf_token": csrf_token(admin, "/admin/models")})
+    assert run_worker_until_done(JobRun.recent(1)[0]).status == "succeeded"
+    assert faculty.get("/api/v1/at-risk?limit=1").get_json()["model_version"] == 2  # no restart needed
     admin.post("/admin/models/at_risk/rollback", data={"csrf_token": csrf_token(admin, "/admin/models")})
+    assert run_worker_until_done(JobRun.recent(1)[0]).status == "succeeded"
     assert ModelVersion.production("at_risk").version == 1
     assert faculty.get("/api/v1/at-risk?limit=1").get_json()["model_version"] == 1
 
@@ -71,6 +78,9 @@ def test_retrain_without_data_fails_with_the_reason(signed_in):
     assert "InsufficientDataError" in run.error
     page = admin.get("/admin/jobs").get_data(as_text=True)
     assert "InsufficientDataError" in page
+    failed = ModelVersion.for_task("at_risk")[0]
+    assert failed.status == "failed" and failed.note.startswith("InsufficientDataError")
+    assert "InsufficientDataError" in admin.get("/admin/models").get_data(as_text=True)
 
 
 def test_cli_retrain_wait_reports_the_outcome(app):

@@ -156,9 +156,11 @@ class CampusData:
     buildings: pd.DataFrame  # building_code, name, latitude, longitude
     venues: pd.DataFrame  # venue_code, building_code, venue_type, capacity, safe_capacity, accessible
     terms: pd.DataFrame  # term_code, name, start_date, is_current
-    sessions: pd.DataFrame  # session_id, term_code, section_code, course_code, level, registered, needs_*, venue_code,
-    # weekday, slot
-    observations: pd.DataFrame  # session_id, week, date, venue_code, cancelled, count_method, signals, true_attendance
+    # session_id, term_code, section_code, course_code, level, registered, needs_type, needs_accessible,
+    # venue_code, weekday, slot
+    sessions: pd.DataFrame
+    # session_id, week, date, venue_code, cancelled, count_method, SIGNAL_COLUMNS, true_attendance
+    observations: pd.DataFrame
 
     def timetable(self) -> pd.DataFrame:
         """Every class session with its venue: the `TIMETABLE_COLUMNS` frame."""

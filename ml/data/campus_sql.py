@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, insert, select, update
 
-from core.db import analyze, engine, session, transaction
+from core.db import analyze, session, transaction
 from core.models import AttendanceObservation, Building, ClassSession, Term, Venue
 from ml.data.academic_sql import save_reference, term_positions
 from ml.data.campus import (
@@ -130,6 +130,30 @@ def save_timetable(sessions: pd.DataFrame, *, import_batch_id: int | None = None
     return _upsert(ClassSession, frame, key, scope=scope, park="venue_id").to_numpy()
 
 
+def booking_conflicts(sessions: pd.DataFrame) -> pd.Series:
+    """For each row of a timetable about to be saved, the section that would share its room at that time, else NA.
+
+    Judged on the timetable as it would be after `save_timetable(sessions)`: the rows themselves plus the stored
+    sessions they do not replace. Leave the rows it names out of the save, or it raises IntegrityError.
+    """
+    upload = _keys(sessions).assign(venue_code=sessions["venue_code"].to_numpy(), row=np.arange(len(sessions)))
+    stored = pd.concat([load_timetable(code) for code in upload["term_code"].unique()], ignore_index=True)
+    kept = stored[list(SESSION_KEY) + ["venue_code"]].merge(
+        upload[list(SESSION_KEY)], on=list(SESSION_KEY), how="left", indicator=True
+    )
+    after = pd.concat([kept[kept["_merge"] == "left_only"].drop(columns="_merge"), upload], ignore_index=True)
+    after = after[after["venue_code"].notna()]
+    cell = ["term_code", "venue_code", "weekday", "slot"]
+    sections = after.groupby(cell)["section_code"].agg(list).rename("sections")
+    clashes = after[after["row"].notna()].join(sections, on=cell)
+    other = [
+        next((s for s in group if s != own), None)
+        for own, group in zip(clashes["section_code"], clashes["sections"], strict=True)
+    ]
+    found = pd.Series(other, index=clashes["row"].astype(int).to_numpy(), dtype="str")
+    return pd.Series(found.reindex(range(len(sessions))).to_numpy(), index=sessions.index, dtype="str")
+
+
 def session_ids(frame: pd.DataFrame) -> pd.Series:
     """Stored class-session ids of rows keyed by (term_code, section_code, weekday, slot); NA where unknown."""
     stored = pd.read_sql(
@@ -139,8 +163,7 @@ def session_ids(frame: pd.DataFrame) -> pd.Series:
         .where(Term.code.in_([str(t) for t in frame["term_code"].unique()])),
         session.connection(),
     )
-    keys = frame[list(SESSION_KEY)].astype({"term_code": str, "section_code": str, "weekday": "int64", "slot": "int64"})
-    found = keys.merge(stored, on=list(SESSION_KEY), how="left")["session_id"]
+    found = _keys(frame).merge(stored, on=list(SESSION_KEY), how="left")["session_id"]
     return pd.Series(found.to_numpy(), index=frame.index, dtype="Int64")
 
 
@@ -162,7 +185,10 @@ def save_observations(observations: pd.DataFrame, *, source: str = "", import_ba
         venue = observations["venue_code"].astype(object).where(observations["venue_code"].notna(), None)
         venue_id = venue.map(_venue_ids(venue.dropna().astype(str).unique())).astype("Int64")
     else:
-        current = dict(session.execute(select(ClassSession.id, ClassSession.venue_id)).all())
+        stored = select(ClassSession.id, ClassSession.venue_id).where(
+            ClassSession.id.between(int(ids.min()), int(ids.max()))
+        )
+        current = dict(session.execute(stored).all())
         venue_id = pd.Series(ids).map(current).astype("Int64")
     frame = pd.DataFrame(
         {
@@ -320,8 +346,14 @@ def coming_week() -> tuple[str, int] | None:
 
 
 def _read(query) -> pd.DataFrame:
-    with engine().connect() as conn:
-        return pd.read_sql(query, conn)
+    """The query's rows, read in the session's transaction (so a caller sees what it has just saved)."""
+    return pd.read_sql(query, session.connection())
+
+
+def _keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """The `SESSION_KEY` columns with the types stored."""
+    types = {"term_code": str, "section_code": str, "weekday": "int64", "slot": "int64"}
+    return frame[list(SESSION_KEY)].astype(types)
 
 
 def _insert_missing_buildings(codes) -> None:

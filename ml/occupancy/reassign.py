@@ -26,7 +26,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -71,10 +70,10 @@ class ReassignmentPlan:
     moves: pd.DataFrame  # MOVE_COLUMNS; at_risk False: moved to make room for one that is
     unsolved: pd.DataFrame  # UNSOLVED_COLUMNS
     objective: Objective
-    n_sessions: int
+    n_sessions: int  # with a venue
     n_at_risk: int
     n_venues: int
-    n_cells: int
+    n_cells: int  # (weekday, slot) cells with a session
     basis: str
     seconds: float
     term_code: str | None = None
@@ -293,6 +292,8 @@ class _Problem:
         own = columns[None, :] == self.own[rows][:, None]
         walk = self.metres[self.own[rows][:, None], columns[None, :]]
         spare = self.safe[columns][None, :] - self.demand[rows][:, None]
+        from scipy.optimize import linear_sum_assignment
+
         cost, weights = self._cost(fit, own, walk, spare, self.at_risk[rows])
         assigned_rows, assigned_cols = linear_sum_assignment(cost)
         target = np.empty(len(rows), dtype="int64")

@@ -205,3 +205,17 @@ def test_session_ids_are_missing_for_unknown_sessions(small):
     keys = small_timetable().iloc[:2].assign(section_code=["MAT101-01", "NOPE-01"])
     ids = campus_sql.session_ids(keys)
     assert ids.iloc[0] == small[0] and pd.isna(ids.iloc[1])
+
+
+def test_booking_conflicts_name_the_section_a_row_would_share_its_room_with(small):
+    upload = small_timetable(CHE101="A-2").iloc[[2]]  # Tuesday: A-2 is free then
+    assert campus_sql.booking_conflicts(upload).isna().all()
+
+    clash = pd.concat([small_timetable(PHY101="A-3").iloc[[1]], small_timetable(CHE101="A-2").iloc[[2]]])
+    clash = pd.concat([clash, clash.iloc[[1]].assign(section_code="BIO101-01", course_code="BIO101")])
+    assert campus_sql.booking_conflicts(clash).fillna("").tolist() == ["", "BIO101-01", "CHE101-01"]
+
+    into_held = small_timetable(PHY101="A-1").iloc[[1]]  # MAT101 keeps A-1 on Monday
+    assert campus_sql.booking_conflicts(into_held).tolist() == ["MAT101-01"]
+    swap = small_timetable(MAT101="A-2", PHY101="A-1")
+    assert campus_sql.booking_conflicts(swap).isna().all()

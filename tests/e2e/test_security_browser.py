@@ -65,6 +65,9 @@ def test_faculty_dashboard_renders_and_runs_callbacks_under_the_csp(watched, ser
 
     page.locator("#risk-grid .ag-row[row-index='0'] [col-id=student_id]").first.click()
     page.locator("#student-panel").get_by_text("Earlier courses").wait_for()  # a callback the click started
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    assert download.value.suggested_filename.endswith(".csv")
 
     page.get_by_role("tab", name="Model quality").click()
     page.locator("#model-verdict").wait_for()

@@ -403,11 +403,10 @@ def _observations(
     start = terms["start_date"].to_numpy().astype("datetime64[D]")[term_of[s]]
     date = start + (7 * (week - 1) + weekday).astype("timedelta64[D]")
 
-    course = courses.reset_index().set_index("course_code")["index"]
-    c = course.loc[sessions["course_code"]].to_numpy()[s]
-    section_codes = sessions["term_code"] + "/" + sessions["section_code"]
-    section, n_section = pd.factorize(section_codes)[0], section_codes.nunique()
-    section_effect = rng.normal(0.0, 0.25, n_section)[section[s]]
+    course_index = pd.Series(np.arange(len(courses)), index=courses["course_code"])
+    c = course_index.loc[sessions["course_code"]].to_numpy()[s]
+    section, sections = pd.factorize(sessions["term_code"] + "/" + sessions["section_code"])
+    section_effect = rng.normal(0.0, 0.25, len(sections))[section[s]]
     days, day_of = np.unique(date, return_inverse=True)
     weather = rng.normal(0.0, 0.15, len(days)) - 0.25 * (rng.random(len(days)) < 0.12)  # rain keeps people home
     registered = sessions["registered"].to_numpy()[s]

@@ -19,6 +19,7 @@ Echo = Callable[[str], None]
 # Domain -> module that defines `SEEDER`, in seeding order.
 SEEDER_MODULES = {
     "academic": "ml.data.academic_sql",
+    "campus": "ml.data.campus_sql",
 }
 
 

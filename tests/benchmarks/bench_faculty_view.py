@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     from core.settings import Settings
     from webapp import create_app
 
-    app = create_app({"SETTINGS": Settings.from_env(), "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+    app = create_app({"SETTINGS": Settings.from_env(), "WTF_CSRF_ENABLED": False})
     empty_tables()
     data = store_data(args.scale)
     version = retrain(args.scale)

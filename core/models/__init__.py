@@ -11,6 +11,13 @@ from core.models.academic import (
 )
 from core.models.auth import ROLES, ApiToken, AuditLog, User
 from core.models.campus import AttendanceObservation, Building, ClassSession, OccupancyPrediction, Venue
+from core.models.census import (
+    CensusMunicipalityEnrollment,
+    CensusRefresh,
+    CensusUfEnrollment,
+    CensusYear,
+    School,
+)
 from core.models.imports import ImportBatch, MappingPreset
 from core.models.lifecycle import JobRun, ModelVersion
 from core.models.view_cache import ViewCache
@@ -21,6 +28,10 @@ __all__ = [
     "AttendanceObservation",
     "AuditLog",
     "Building",
+    "CensusMunicipalityEnrollment",
+    "CensusRefresh",
+    "CensusUfEnrollment",
+    "CensusYear",
     "ClassSession",
     "Course",
     "Enrollment",
@@ -32,6 +43,7 @@ __all__ = [
     "OccupancyPrediction",
     "RecommendationRule",
     "RiskPrediction",
+    "School",
     "Student",
     "Term",
     "User",

@@ -27,7 +27,9 @@ DEMO_USERS = {
 
 
 def register(app: Flask) -> None:
-    for group in (db_cli, users_cli, demo_cli, models_cli):
+    from webapp.cli_census import census_cli
+
+    for group in (db_cli, users_cli, demo_cli, models_cli, census_cli):
         app.cli.add_command(group)
     app.cli.add_command(retrain)
     app.cli.add_command(worker)

@@ -58,7 +58,7 @@ def test_reads_the_group_subclass_layout(faces):
     assert report.layout == "group/subclass"
     assert loaded.classes == sorted(CLASSES)
     assert report.classes == {label: 4 for label in sorted(CLASSES)}
-    assert loaded.inputs.shape == (24, 64, 64, 1) and loaded.inputs.dtype == np.float32
+    assert loaded.inputs.shape == (24, 64, 64, 1) and loaded.inputs.dtype == np.uint8
     assert not report.refused
 
 

@@ -14,12 +14,14 @@ others still load, and the refresh then raises `CensusRefreshError` naming each 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -31,7 +33,9 @@ from core.settings import Settings
 from jobs import queue, tasks
 from ml.census.errors import CensusChecksumError, CensusError
 from ml.census.panel import census_dir
-from ml.census.store import YearLoad, load_year, sync_schools
+from ml.census.store import YearLoad, YearRead, read_year, store_year, sync_schools
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SOURCE = "https://download.inep.gov.br/dados_abertos/microdados_censo_escolar_{year}.zip"
 # INEP's own exceptions to its pattern.
@@ -140,46 +144,169 @@ def refresh(
     requested_by: str = "",
 ) -> RefreshResult:
     """Fetch and load each of `years` from `source` (a pattern with `{year}`; default INEP's), then update
-    `schools`. Raises CensusRefreshError if any year failed (the others are loaded)."""
+    `schools`. Raises CensusRefreshError if any year failed (the others are loaded).
+
+    Years overlap: while one year is stored (Parquet, SQL), the next is read in a helper thread; whatever
+    touches the database stays in the calling thread.
+    """
     years = sorted(set(years))
     if source and "{year}" not in source and len(years) > 1:
         raise ValueError(f"the source {source!r} has no {{year}}: it can only be used for one year")
     data_dir = Path(data_dir or Settings.from_env().data_dir)
-    downloads = census_dir(data_dir) / "downloads"
-    result = RefreshResult(refresh_id=uuid.uuid4().hex)
-    errors: dict[int, CensusError] = {}
-    for index, year in enumerate(years):
-        location = source_for(year, source)
+    run = _Refresh(data_dir, policy, RefreshResult(refresh_id=uuid.uuid4().hex), run_id, requested_by)
+    progress = _forward_only(progress)
+    pending: _Year | None = None  # read, waiting to be stored
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="census-read") as helper:
+        try:
+            for index, year in enumerate(years):
+                current = run.start(year, source_for(year, source), _Reporter(progress, year, index, len(years)))
+                reading = run.fetch_and_read(current, helper)
+                if pending is not None:
+                    run.store(pending)  # while the helper reads `current`
+                pending = run.wait(current, reading) if reading is not None else None
+            if pending is not None:
+                run.store(pending)
+        except BaseException as exc:  # a bug, or the database itself: record it and stop
+            run.abandon(exc)
+            raise
+    result = run.result
+    if result.loaded:
+        result.schools_written = sync_schools(data_dir)
+    if run.errors:
+        raise CensusRefreshError(run.errors, result) from next(iter(run.errors.values()))
+    return result
+
+
+def _forward_only(progress: ProgressCallback | None) -> ProgressCallback | None:
+    """Years overlap, so events can arrive out of order (a year stored after the next began downloading):
+    pass on only those that do not move the percentage back."""
+    if progress is None:
+        return None
+    highest = -1
+
+    def forward(event: RefreshProgress) -> None:
+        nonlocal highest
+        if event.percent >= highest:
+            highest = event.percent
+            progress(event)
+
+    return forward
+
+
+@dataclass
+class _Year:
+    year: int
+    record: CensusRefresh
+    report: _Reporter
+    fetched: Fetched | None = None
+    read: YearRead | None = None
+
+
+@dataclass
+class _Refresh:
+    """One refresh's state: the years' records, what loaded and what failed."""
+
+    data_dir: Path
+    policy: DownloadPolicy
+    result: RefreshResult
+    run_id: int | None
+    requested_by: str
+    errors: dict[int, CensusError] = field(default_factory=dict)
+    open: list[_Year] = field(default_factory=list)
+
+    def start(self, year: int, location: str, report: _Reporter) -> _Year:
         record = CensusRefresh(
-            refresh_id=result.refresh_id, run_id=run_id, year=year, source=location[:1000], requested_by=requested_by
+            refresh_id=self.result.refresh_id,
+            run_id=self.run_id,
+            year=year,
+            source=location[:1000],
+            requested_by=self.requested_by,
         )
         db.session.add(record)
         db.session.commit()
-        report = _Reporter(progress, year, index, len(years))
+        current = _Year(year, record, report)
+        self.open.append(current)
+        return current
+
+    def fetch_and_read(self, current: _Year, helper: ThreadPoolExecutor) -> Future | None:
+        """Fetch the year here, then start reading it in the helper thread (None if the fetch failed)."""
+        record, report = current.record, current.report
+        start = time.perf_counter()
         try:
-            loaded = _refresh_year(year, location, record, downloads, data_dir, policy, report)
+            downloads = census_dir(self.data_dir) / "downloads"
+            current.fetched = fetch(record.source, downloads, policy=self.policy, on_bytes=report.downloading)
         except CensusError as exc:
-            if isinstance(exc, CensusChecksumError):
-                record.md5_check = "mismatch"
-            _finish(record, "failed", error=str(exc))
-            errors[year], result.failed[year] = exc, str(exc)
-            continue
-        except BaseException as exc:  # a bug, or the database itself: record it and stop
-            db.session.rollback()
-            _finish(record, "failed", error=f"{type(exc).__name__}: {exc}")
-            raise
-        result.loaded.append(loaded)
-        report("done")
-    if result.loaded:
-        result.schools_written = sync_schools(data_dir)
-    if errors:
-        raise CensusRefreshError(errors, result) from next(iter(errors.values()))
-    return result
+            self.fail(current, exc)
+            return None
+        record.bytes, record.sha256 = current.fetched.bytes, current.fetched.sha256
+        record.download_s = time.perf_counter() - start
+        record.detail = {"attempts": current.fetched.attempts, "resumed": current.fetched.resumed}
+        db.session.commit()
+        return helper.submit(read_year, current.fetched.path, current.year, on_bytes=report.reading)
+
+    def wait(self, current: _Year, reading: Future) -> _Year | None:
+        """The year once read (None if it failed), sending the helper's progress meanwhile."""
+        try:
+            while True:
+                try:
+                    current.read = reading.result(timeout=0.25)
+                    break
+                except TimeoutError:
+                    current.report.flush()
+        except CensusError as exc:
+            self.fail(current, exc)
+            return None
+        finally:
+            if current.fetched.downloaded:
+                current.fetched.path.unlink(missing_ok=True)
+        current.report.count_rows(current.read.table.num_rows)
+        return current
+
+    def store(self, current: _Year) -> None:
+        record = current.record
+        try:
+            loaded = store_year(current.read, data_dir=self.data_dir)
+        except CensusError as exc:
+            self.fail(current, exc)
+            return
+        finally:
+            current.read = None  # the year's table: let it go before the next one is read
+        record.load_s = loaded.seconds
+        record.rows, record.csv_md5, record.md5_check = loaded.rows, loaded.csv_md5, loaded.md5_check
+        record.detail = {**record.detail, "renamed_columns": loaded.renamed, "missing_columns": list(loaded.missing)}
+        self._finish(current, "succeeded")
+        self.result.loaded.append(loaded)
+        current.report("done")
+
+    def fail(self, current: _Year, exc: CensusError) -> None:
+        if isinstance(exc, CensusChecksumError):
+            current.record.md5_check = "mismatch"
+        self._finish(current, "failed", error=str(exc))
+        self.errors[current.year] = exc
+        self.result.failed[current.year] = str(exc)
+
+    def abandon(self, exc: BaseException) -> None:
+        db.session.rollback()
+        try:
+            for current in list(self.open):
+                self._finish(current, "failed", error=f"{type(exc).__name__}: {exc}")
+        except Exception:  # the database may be what failed; the error itself is raised by the caller
+            log.exception("could not record the failed census refresh")
+
+    def _finish(self, current: _Year, status: str, *, error: str | None = None) -> None:
+        record = current.record
+        record.status, record.error, record.finished_at = status, error, db.utcnow()
+        db.session.commit()
+        self.open.remove(current)
 
 
 @dataclass
 class _Reporter:
-    """Turns the download's and the reader's callbacks into RefreshProgress events for one year."""
+    """Turns the download's and the reader's callbacks into RefreshProgress events for one year.
+
+    The reader runs in a helper thread: its progress is only noted there and sent from the calling thread
+    (`flush`), so a progress callback that writes to the database never runs in two threads at once.
+    """
 
     progress: ProgressCallback | None
     year: int
@@ -190,13 +317,21 @@ class _Reporter:
     rows: int = 0
 
     def __call__(self, phase: str, done: int = 0, total: int | None = None) -> None:
-        self.done, self.total = done, total
         if self.progress is not None:
             self.progress(RefreshProgress(self.year, self.index, self.n_years, phase, done, total, self.rows))
 
+    def downloading(self, done: int, total: int | None) -> None:
+        self("download", done, total)
+
+    def reading(self, done: int, total: int | None) -> None:
+        self.done, self.total = done, total
+
+    def flush(self) -> None:
+        self("read", self.done, self.total)
+
     def count_rows(self, rows: int) -> None:
         self.rows = rows
-        self("read", self.done, self.total)
+        self.flush()
 
 
 def source_for(year: int, source: str | None = None) -> str:
@@ -204,44 +339,6 @@ def source_for(year: int, source: str | None = None) -> str:
     if source is None:
         return DEFAULT_SOURCE_EXCEPTIONS.get(year, DEFAULT_SOURCE.replace("{year}", str(year)))
     return source.replace("{year}", str(year))
-
-
-def _refresh_year(
-    year: int,
-    location: str,
-    record: CensusRefresh,
-    downloads: Path,
-    data_dir: Path,
-    policy: DownloadPolicy,
-    report: _Reporter,
-) -> YearLoad:
-    start = time.perf_counter()
-    fetched = fetch(location, downloads, policy=policy, on_bytes=lambda done, total: report("download", done, total))
-    record.bytes, record.sha256, record.download_s = fetched.bytes, fetched.sha256, time.perf_counter() - start
-    record.detail = {"attempts": fetched.attempts, "resumed": fetched.resumed}
-    db.session.commit()
-    start = time.perf_counter()
-    try:
-        loaded = load_year(
-            fetched.path,
-            year,
-            data_dir=data_dir,
-            on_bytes=lambda done, total: report("read", done, total),
-            on_rows=report.count_rows,
-        )
-    finally:
-        if fetched.downloaded:
-            fetched.path.unlink(missing_ok=True)
-        record.load_s = time.perf_counter() - start
-    record.rows, record.csv_md5, record.md5_check = loaded.rows, loaded.csv_md5, loaded.md5_check
-    record.detail = {**record.detail, "renamed_columns": loaded.renamed, "missing_columns": list(loaded.missing)}
-    _finish(record, "succeeded")
-    return loaded
-
-
-def _finish(record: CensusRefresh, status: str, *, error: str | None = None) -> None:
-    record.status, record.error, record.finished_at = status, error, db.utcnow()
-    db.session.commit()
 
 
 # --- fetching --------------------------------------------------------------------------------------------------

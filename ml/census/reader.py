@@ -1,11 +1,11 @@
-"""Read a census year, as INEP publishes it or as dropped in by hand, into record batches of the panel's schema.
+"""Read a census year, as INEP publishes it or as dropped in by hand, into a table of the panel's schema.
 
 `locate(path)` finds the school-level CSV in a zip (by a case-insensitive pattern, wherever its folder is) or
-takes a bare CSV, and the md5 INEP lists for it. `CensusReader` then streams the CSV in blocks with pyarrow,
-reading only the panel's columns with explicit types: codes and counts parse as integers straight from the
-bytes, and only the name columns are decoded from Latin-1 (Windows-1252). Empty fields stay NULL, apart from 0.
-The md5 is computed on the bytes as they stream and checked after the last row, so a bad file raises before
-anything built from it is committed.
+takes a bare CSV, and the md5 INEP lists for it. `CensusReader.read()` then parses the CSV with pyarrow, in
+blocks on every core, straight from the zip stream (nothing is extracted to disk), reading only the panel's
+columns with explicit types: codes and counts parse as integers from the bytes, and only the name columns are
+decoded from Latin-1 (Windows-1252). Empty fields stay NULL, apart from 0. The md5 is computed on the bytes as
+they stream and checked before the table is returned, so a bad file raises before anything is built from it.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ TABLE_MEMBER = re.compile(r"(escola|matricula|turma|docente|gestor)[^/]*\.csv$",
 _MD5_LINE = re.compile(r"^\s*([0-9a-fA-F]{32})\s+\*?(.+?)\s*$")
 _YEAR_IN_NAME = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
 DELIMITERS = (";", "|", ",", "\t")
-DEFAULT_BLOCK_BYTES = 16 << 20
+DEFAULT_BLOCK_BYTES = 1 << 20  # pyarrow parses blocks in parallel: small blocks keep both cores busy
 _HEADER_LIMIT = 1 << 20
 
 BytesProgress = Callable[[int, int], None]  # (bytes read, bytes in the CSV)
@@ -150,10 +150,10 @@ def _bare_csv(path: Path, year: int | None) -> CensusSource:
 
 @dataclass
 class CensusReader:
-    """Iterate one year's CSV as record batches of `PANEL_SCHEMA`; raises CensusChecksumError after the last
-    batch if the bytes read do not match INEP's md5.
+    """Read one year's CSV into a table of `PANEL_SCHEMA` (`read()`): one year at a time, so memory stays
+    bounded by the largest year (~100 MB for the national file) however many years are loaded.
 
-    After iteration: `rows`, `md5` (of the CSV bytes), `md5_check` ("ok" or "absent": no md5 was published for
+    After `read()`: `rows`, `md5` (of the CSV bytes), `md5_check` ("ok" or "absent": no md5 was published for
     the file), `renamed` (current name -> the name this year's file used) and `missing` (optional panel columns
     the year lacks, NULL throughout).
     """
@@ -174,11 +174,11 @@ class CensusReader:
             raise CensusFormatError(f"{self.source.name} is named for {self.source.year}", year=self.year)
         self.year = self.year or self.source.year
 
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
+    def read(self) -> pa.Table:
+        """The year in `PANEL_SCHEMA`; raises CensusChecksumError if the bytes read do not match INEP's md5."""
         with self.source.open() as raw:
             header = _read_header(raw, self.source.name, self.year)
         actual = self._resolve(header.names)
-        schema = pa.schema([pa.field(c.name, c.type) for c in self.columns])
         convert = pcsv.ConvertOptions(
             include_columns=list(actual.values()),
             column_types={
@@ -188,27 +188,24 @@ class CensusReader:
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
         )
+        hashing = self.source.expected_md5 is not None
         with self.source.open() as raw:
-            stream = _CountingReader(
-                raw, self.source.csv_bytes, self.on_bytes, hashing=self.source.expected_md5 is not None
-            )
+            stream = _CountingReader(raw, self.source.csv_bytes, self.on_bytes, hashing=hashing)
             try:
-                reader = pcsv.open_csv(
+                table = pcsv.read_csv(
                     pa.PythonFile(stream, mode="r"),
                     read_options=pcsv.ReadOptions(block_size=self.block_bytes, use_threads=True),
                     parse_options=pcsv.ParseOptions(delimiter=header.delimiter),
                     convert_options=convert,
                 )
-                for batch in reader:
-                    yield self._normalise(batch, actual, schema)
             except pa.ArrowInvalid as exc:
-                raise CensusFormatError(
-                    f"{self.source.name} does not parse as the census file: {exc}", year=self.year
-                ) from exc
+                message = f"{self.source.name} does not parse as the census file: {exc}"
+                raise CensusFormatError(message, year=self.year) from exc
             except zipfile.BadZipFile as exc:
                 raise CensusFormatError(f"{self.source.name} is damaged inside the zip: {exc}", year=self.year) from exc
             stream.drain()
         self._check_md5(stream)
+        return self._normalise(table, actual)
 
     def _resolve(self, names: list[str]) -> dict[str, str]:
         """Panel name -> the name in this file, for each panel column the file has."""
@@ -233,22 +230,25 @@ class CensusReader:
         self.missing = tuple(missing)
         return actual
 
-    def _normalise(self, batch: pa.RecordBatch, actual: dict[str, str], schema: pa.Schema) -> pa.RecordBatch:
-        arrays = []
+    def _normalise(self, table: pa.Table, actual: dict[str, str]) -> pa.Table:
+        columns = []
         for column in self.columns:
             if column.name not in actual:
-                arrays.append(pa.nulls(batch.num_rows, column.type))
+                columns.append(pa.nulls(table.num_rows, column.type))
             elif column.is_text:
-                arrays.append(decode_text(batch.column(actual[column.name])))
+                chunks = table.column(actual[column.name]).chunks
+                columns.append(pa.chunked_array([decode_text(chunk) for chunk in chunks], pa.string()))
             else:
-                arrays.append(batch.column(actual[column.name]))
-        out = pa.RecordBatch.from_arrays(arrays, schema=schema)
+                columns.append(table.column(actual[column.name]))
+        out = pa.Table.from_arrays(columns, schema=pa.schema([pa.field(c.name, c.type) for c in self.columns]))
         self._check_year(out)
-        self.rows += out.num_rows
+        self.rows = out.num_rows
         return out
 
-    def _check_year(self, batch: pa.RecordBatch) -> None:
-        years = batch.column("NU_ANO_CENSO")
+    def _check_year(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        years = table.column("NU_ANO_CENSO")
         if years.null_count:
             raise CensusFormatError(f"{self.source.name} has rows without NU_ANO_CENSO", year=self.year)
         low, high = pc.min_max(years).values()

@@ -1,11 +1,13 @@
 """One census year into storage: its Parquet panel file and its SQL rows, replaced together or not at all.
 
-`load_year(path, year)` streams the CSV (`reader.CensusReader`) into a temporary Parquet file beside the panel,
-checks it (one row per school, known UFs), computes the year's aggregates with DuckDB, then in one SQL
-transaction replaces the year's aggregate rows and its `census_years` row and swaps the new file in. If the
-commit fails the previous file is put back, so a failed year leaves what was loaded before exactly as it was.
-A crash between the swap and the commit is repaired by the next load: the `load_id` in `census_years` says
-which file the database knows. Loads into one data directory take turns (a file lock).
+`load_year(path, year)` is `read_year` then `store_year`. `read_year` reads the year into memory
+(`reader.CensusReader`: one year at a time, ~100 MB for the national file) and checks it. `store_year` writes
+it to a temporary Parquet file beside the panel while DuckDB checks it (one row per school, known UFs) and
+sums it, then in one SQL transaction replaces the year's aggregate rows and its `census_years` row and swaps
+the new file in. If the commit fails the previous file is put back, so a failed year leaves what was loaded
+before exactly as it was. A crash between the swap and the commit is repaired by the next store: the
+`load_id` in `census_years` says which file the database knows. Stores into one data directory take turns
+(a file lock).
 
 `sync_schools()` then brings the `schools` table in line with every year loaded, writing only what changed.
 """
@@ -17,7 +19,8 @@ import fcntl
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +30,7 @@ from sqlalchemy import delete, insert, select, update
 
 from core import db
 from core.models import CensusMunicipalityEnrollment, CensusUfEnrollment, CensusYear, School
-from ml.census.columns import PANEL_SCHEMA, STAGES, TOTAL
+from ml.census.columns import STAGES, TOTAL
 from ml.census.errors import CensusFormatError
 from ml.census.geography import UF_BY_CODE
 from ml.census.panel import connect, panel_dir, panel_files
@@ -36,15 +39,20 @@ from ml.census.zipfile_safe import DEFAULT_LIMITS, ArchiveLimits
 
 LOAD_ID_KEY = b"aula.load_id"
 ROW_GROUP_ROWS = 131_072
-RowsProgress = Callable[[int], None]
+PARQUET_COMPRESSION = "lz4"
+PARQUET_DICTIONARY = ["SG_UF", "NO_MUNICIPIO"]  # text that repeats; codes and counts encode well as they are
 # UF sigla from its code (the code is required in every year; the sigla column is not).
 _UF_SIGLA = "CASE CO_UF " + " ".join(f"WHEN {uf.code} THEN '{uf.sigla}'" for uf in UF_BY_CODE.values()) + " END"
 UF_KEYS = (
-    f"CO_UF AS co_uf, coalesce(TP_DEPENDENCIA, 0) AS dependency, coalesce(TP_LOCALIZACAO, 0) AS location, "
-    f"{_UF_SIGLA} AS uf"
+    ("CO_UF", "co_uf"),
+    ("coalesce(TP_DEPENDENCIA, 0)", "dependency"),
+    ("coalesce(TP_LOCALIZACAO, 0)", "location"),
+    (_UF_SIGLA, "uf"),
 )
 MUNICIPALITY_KEYS = (
-    "CO_MUNICIPIO AS co_municipio, any_value(CO_UF) AS co_uf, coalesce(any_value(NO_MUNICIPIO), '') AS municipality"
+    ("CO_MUNICIPIO", "co_municipio"),
+    ("any_value(CO_UF)", "co_uf"),
+    ("coalesce(any_value(NO_MUNICIPIO), '')", "municipality"),
 )
 
 
@@ -62,24 +70,58 @@ class YearLoad:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class YearRead:
+    """A year read and checked, not stored yet (`read_year`): no database is touched to get here."""
+
+    reader: CensusReader
+    table: pa.Table
+    seconds: float
+
+    @property
+    def year(self) -> int:
+        return self.reader.year
+
+
 def load_year(
     path: Path,
     year: int | None = None,
     *,
     data_dir: Path | None = None,
     on_bytes: BytesProgress | None = None,
-    on_rows: RowsProgress | None = None,
     limits: ArchiveLimits = DEFAULT_LIMITS,
-    block_bytes: int = DEFAULT_BLOCK_BYTES,
 ) -> YearLoad:
     """Load the census zip or bare CSV at `path` as `year` (None: the year the file says), replacing that year.
 
     Raises a `ml.census.errors.CensusError` subclass naming the year and the reason; the panel and the SQL
     rows loaded before are then unchanged.
     """
+    return store_year(read_year(path, year, on_bytes=on_bytes, limits=limits), data_dir=data_dir)
+
+
+def read_year(
+    path: Path,
+    year: int | None = None,
+    *,
+    on_bytes: BytesProgress | None = None,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
+) -> YearRead:
+    """The first half of `load_year`: find, read and check the year (thread-safe; a refresh reads the next
+    year in a helper thread while it stores this one)."""
     start = time.perf_counter()
     source = locate(path, year=year, limits=limits)
     reader = CensusReader(source, year=year, on_bytes=on_bytes, block_bytes=block_bytes)
+    table = reader.read()
+    if table.num_rows == 0:
+        raise CensusFormatError(f"{source.name} has a header but no schools", year=reader.year)
+    return YearRead(reader, table, time.perf_counter() - start)
+
+
+def store_year(read: YearRead, *, data_dir: Path | None = None) -> YearLoad:
+    """The second half of `load_year`: the year's Parquet file and SQL rows, replaced together or not at all."""
+    start = time.perf_counter()
+    reader, table = read.reader, read.table
     folder = panel_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     load_id = uuid.uuid4().hex
@@ -87,10 +129,11 @@ def load_year(
         _recover(folder)
         partial = folder / f".{load_id}.parquet.tmp"
         try:
-            _write_parquet(reader, partial, load_id, on_rows)
-            if reader.rows == 0:
-                raise CensusFormatError(f"{source.name} has a header but no schools", year=reader.year)
-            totals = _year_totals(partial, reader.year)
+            # The file is written while DuckDB checks and sums the same rows (both leave the GIL).
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="census-parquet") as pool:
+                writing = pool.submit(_write_parquet, table, partial, load_id)
+                totals = _year_totals(table, reader.year)
+                writing.result()
             _commit(reader, partial, load_id, totals, folder)
         finally:
             partial.unlink(missing_ok=True)
@@ -102,33 +145,52 @@ def load_year(
         md5_check=reader.md5_check,
         renamed=dict(reader.renamed),
         missing=reader.missing,
-        seconds=time.perf_counter() - start,
+        seconds=read.seconds + time.perf_counter() - start,
     )
 
 
 def sync_schools(data_dir: Path | None = None) -> int:
     """Insert or update `schools` from every year loaded (each school as of the last year listing it).
 
-    Returns the number of rows written; schools no longer in any year are kept.
+    The comparison with what `schools` holds runs in DuckDB, and only new or changed rows come back to Python,
+    in chunks, so memory stays small at a country's 250,000 schools. Returns the number of rows written;
+    schools no longer in any year are kept.
     """
     files = panel_files(data_dir)
     if not files:
         return 0
-    with connect(files=files) as con:
-        latest = con.execute(_SCHOOLS_SQL).fetchall()
-    table = School.__table__
-    stored = {row[0]: tuple(row) for row in db.session.execute(select(*table.columns))}
-    inserts, updates = [], []
-    for row in latest:
-        old = stored.get(row[0])
-        if old != row:
-            (inserts if old is None else updates).append(row)
-    columns = [column.key for column in table.columns]
-    with db.transaction() as s:
-        _insert_many(s, table, columns, inserts)
-        if updates:
-            s.execute(update(School), [dict(zip(columns, row, strict=True)) for row in updates])
-    return len(inserts) + len(updates)
+    columns = [column.key for column in School.__table__.columns]
+    changed = " OR ".join(f"l.{name} IS DISTINCT FROM s.{name}" for name in columns[1:])
+    written = 0
+    with connect(files=files) as con, db.transaction() as s:
+        con.register("stored", _stored_schools(s, columns))
+        con.execute(f"CREATE TEMP TABLE latest AS {_SCHOOLS_SQL}")
+        new = con.execute("SELECT l.* FROM latest l ANTI JOIN stored s USING (co_entidade) ORDER BY 1")
+        while rows := new.fetchmany(SYNC_CHUNK):
+            _insert_many(s, School.__table__, columns, rows)
+            written += len(rows)
+        updated = con.execute(f"SELECT l.* FROM latest l JOIN stored s USING (co_entidade) WHERE {changed} ORDER BY 1")
+        while rows := updated.fetchmany(SYNC_CHUNK):
+            s.execute(update(School), [dict(zip(columns, row, strict=True)) for row in rows])
+            written += len(rows)
+    return written
+
+
+def _stored_schools(s, columns: list[str]) -> pa.Table:
+    """The `schools` table as Arrow, read in chunks."""
+    result = s.execute(select(*School.__table__.columns)).yield_per(SYNC_CHUNK)
+    parts = [
+        pa.record_batch(
+            [
+                pa.array(values, type=_SCHOOL_TYPES[name])
+                for name, values in zip(columns, zip(*rows, strict=True), strict=True)
+            ],
+            names=columns,
+        )
+        for rows in result.partitions()
+    ]
+    empty = pa.schema([pa.field(name, _SCHOOL_TYPES[name]) for name in columns]).empty_table()
+    return pa.Table.from_batches(parts) if parts else empty
 
 
 def _insert_many(s, table, columns: list[str], rows: list[tuple]) -> None:
@@ -146,39 +208,53 @@ def _insert_many(s, table, columns: list[str], rows: list[tuple]) -> None:
     connection.exec_driver_sql(compiled.string, params)
 
 
-# In the order of the `schools` table's columns.
+# Each school as of the last year listing it, in the `schools` table's columns. A join on each school's last
+# year rather than arg_max() of every column: DuckDB then holds three integers per school, not every attribute.
 _SCHOOLS_SQL = f"""
-SELECT CO_ENTIDADE,
-       left(coalesce(arg_max(NO_ENTIDADE, NU_ANO_CENSO), ''), 200),
-       arg_max({_UF_SIGLA}, NU_ANO_CENSO),
-       arg_max(CO_UF, NU_ANO_CENSO),
-       arg_max(CO_MUNICIPIO, NU_ANO_CENSO),
-       left(coalesce(arg_max(NO_MUNICIPIO, NU_ANO_CENSO), ''), 120),
-       coalesce(arg_max(TP_DEPENDENCIA, NU_ANO_CENSO), 0),
-       coalesce(arg_max(TP_LOCALIZACAO, NU_ANO_CENSO), 0),
-       coalesce(arg_max(TP_SITUACAO_FUNCIONAMENTO, NU_ANO_CENSO), 0),
-       min(NU_ANO_CENSO),
-       max(NU_ANO_CENSO)
-FROM panel GROUP BY CO_ENTIDADE ORDER BY CO_ENTIDADE
+WITH span AS (
+    SELECT CO_ENTIDADE, min(NU_ANO_CENSO) AS first_year, max(NU_ANO_CENSO) AS last_year FROM panel GROUP BY 1
+)
+SELECT p.CO_ENTIDADE AS co_entidade,
+       left(coalesce(NO_ENTIDADE, ''), 200) AS name,
+       {_UF_SIGLA} AS uf,
+       CO_UF::SMALLINT AS co_uf,
+       CO_MUNICIPIO AS co_municipio,
+       left(coalesce(NO_MUNICIPIO, ''), 120) AS municipality,
+       coalesce(TP_DEPENDENCIA, 0)::SMALLINT AS dependency,
+       coalesce(TP_LOCALIZACAO, 0)::SMALLINT AS location,
+       coalesce(TP_SITUACAO_FUNCIONAMENTO, 0)::SMALLINT AS status,
+       first_year::SMALLINT AS first_year,
+       last_year::SMALLINT AS last_year
+FROM panel p JOIN span s ON p.CO_ENTIDADE = s.CO_ENTIDADE AND p.NU_ANO_CENSO = s.last_year
 """
+_SCHOOL_TYPES = {
+    "co_entidade": pa.int32(),
+    "name": pa.string(),
+    "uf": pa.string(),
+    "co_uf": pa.int16(),
+    "co_municipio": pa.int32(),
+    "municipality": pa.string(),
+    "dependency": pa.int16(),
+    "location": pa.int16(),
+    "status": pa.int16(),
+    "first_year": pa.int16(),
+    "last_year": pa.int16(),
+}
+SYNC_CHUNK = 20_000
 
 
 # --- writing one year ------------------------------------------------------------------------------------------
 
 
-def _write_parquet(reader: CensusReader, path: Path, load_id: str, on_rows: RowsProgress | None) -> None:
-    schema = PANEL_SCHEMA.with_metadata({LOAD_ID_KEY: load_id.encode()})
-    pending: list[pa.RecordBatch] = []
-    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
-        for batch in reader:
-            pending.append(batch)
-            if sum(b.num_rows for b in pending) >= ROW_GROUP_ROWS:
-                writer.write_table(pa.Table.from_batches(pending, PANEL_SCHEMA))
-                pending = []
-            if on_rows is not None:
-                on_rows(reader.rows)
-        if pending:
-            writer.write_table(pa.Table.from_batches(pending, PANEL_SCHEMA))
+def _write_parquet(table: pa.Table, path: Path, load_id: str) -> None:
+    metadata = {**(table.schema.metadata or {}), LOAD_ID_KEY: load_id.encode()}
+    pq.write_table(
+        table.replace_schema_metadata(metadata),
+        path,
+        compression=PARQUET_COMPRESSION,
+        use_dictionary=PARQUET_DICTIONARY,
+        row_group_size=ROW_GROUP_ROWS,
+    )
 
 
 @dataclass(frozen=True)
@@ -194,39 +270,52 @@ class _Totals:
     municipality: _Rows
 
 
-def _year_totals(path: Path, year: int) -> _Totals:
-    """Check the year's rows and sum them by UF and by municipality, per stage."""
-    with connect(files={year: path}) as con:
+def _year_totals(table: pa.Table, year: int) -> _Totals:
+    """Check the year's rows and sum them by UF and by municipality, per stage, in one scan of the file."""
+    needed = {"CO_ENTIDADE", "CO_UF", "CO_MUNICIPIO", "NO_MUNICIPIO", "TP_DEPENDENCIA", "TP_LOCALIZACAO"}
+    needed |= {"NU_ANO_CENSO", "TP_SITUACAO_FUNCIONAMENTO"}
+    needed |= {name for stage in (*STAGES, TOTAL) for name in (stage.enrollment, stage.teachers, stage.classes)}
+    with connect(files={}) as con:
+        con.register("year_rows", table.select(sorted(needed)))
         repeated = con.execute(
-            "SELECT CO_ENTIDADE FROM panel GROUP BY CO_ENTIDADE HAVING count(*) > 1 ORDER BY 1 LIMIT 5"
+            "SELECT CO_ENTIDADE FROM year_rows GROUP BY CO_ENTIDADE HAVING count(*) > 1 ORDER BY 1 LIMIT 5"
         ).fetchall()
         if repeated:
             codes = ", ".join(str(code) for (code,) in repeated)
             raise CensusFormatError(f"schools listed more than once (CO_ENTIDADE {codes}...)", year=year)
-        unknown = [
-            code for (code,) in con.execute("SELECT DISTINCT CO_UF FROM panel").fetchall() if code not in UF_BY_CODE
-        ]
+        codes = con.execute("SELECT DISTINCT CO_UF FROM year_rows").fetchall()
+        unknown = [code for (code,) in codes if code not in UF_BY_CODE]
         if unknown:
             raise CensusFormatError(f"unknown CO_UF code(s) {sorted(unknown, key=str)}", year=year)
-        active = con.execute("SELECT count_if(TP_SITUACAO_FUNCIONAMENTO = 1) FROM panel").fetchone()[0]
+        active = con.execute("SELECT count_if(TP_SITUACAO_FUNCIONAMENTO = 1) FROM year_rows").fetchone()[0]
         uf = _records(con, _stage_sql(UF_KEYS))
         municipality = _records(con, _stage_sql(MUNICIPALITY_KEYS, keep_empty=False))
     return _Totals(active, uf, municipality)
 
 
-def _stage_sql(keys: str, *, keep_empty: bool = True) -> str:
-    """One SELECT per stage (and the whole school), grouped by `keys`; NULL counts add nothing."""
-    parts = []
-    for stage in (*STAGES, TOTAL):
-        enrollment = f"coalesce(sum({stage.enrollment}), 0)"
-        sums = (
-            f"coalesce(count_if({stage.enrollment} > 0), 0) AS schools, {enrollment} AS enrollment, "
-            f"coalesce(sum({stage.teachers}), 0) AS teachers, coalesce(sum({stage.classes}), 0) AS classes"
-        )
-        having = "" if keep_empty else f" HAVING {enrollment} + coalesce(sum({stage.teachers}), 0) > 0"
-        select_ = f"SELECT NU_ANO_CENSO AS year, {keys}, '{stage.code}' AS stage, {sums}"
-        parts.append(f"{select_} FROM panel GROUP BY ALL{having}")
-    return "\nUNION ALL\n".join(parts)
+def _stage_sql(keys: tuple[tuple[str, str], ...], *, keep_empty: bool = True) -> str:
+    """Every stage's totals (and the whole school's) per group of `keys`, one row per group and stage.
+
+    Each group is summed once, all stages side by side in lists, then unnested into rows. NULL counts add
+    nothing; `schools` counts the schools with students in the stage.
+    """
+    stages = (*STAGES, TOTAL)
+    lists = {
+        "schools": [f"coalesce(count_if({s.enrollment} > 0), 0)" for s in stages],
+        "enrollment": [f"coalesce(sum({s.enrollment}), 0)" for s in stages],
+        "teachers": [f"coalesce(sum({s.teachers}), 0)" for s in stages],
+        "classes": [f"coalesce(sum({s.classes}), 0)" for s in stages],
+    }
+    grouped = ", ".join(f"{expression} AS {alias}" for expression, alias in keys)
+    summed = ", ".join(f"[{', '.join(values)}] AS {name}" for name, values in lists.items())
+    codes = ", ".join(f"'{s.code}'" for s in stages)
+    aliases = ", ".join(alias for _, alias in keys)
+    unnested = ", ".join(f"unnest({name})::INTEGER AS {name}" for name in lists)
+    sql = (
+        f"SELECT year, {aliases}, unnest([{codes}]) AS stage, {unnested} FROM ("
+        f"SELECT NU_ANO_CENSO AS year, {grouped}, {summed} FROM year_rows GROUP BY ALL)"
+    )
+    return sql if keep_empty else f"SELECT * FROM ({sql}) WHERE enrollment + teachers > 0"
 
 
 def _records(con, sql: str) -> _Rows:

@@ -111,6 +111,13 @@ def server(generated, tmp_path):
 
 
 @pytest.fixture
+def census_db(migrated):
+    """The migrated test database, bound for core.db; the web app is only needed by the CLI and job tests."""
+    db.bind(migrated)
+    return migrated
+
+
+@pytest.fixture
 def aula_dir(tmp_path):
     return tmp_path / "aula"
 
@@ -135,7 +142,7 @@ def loaded_state(aula_dir, year: int) -> tuple:
     return panel.year_path(year, aula_dir).read_bytes(), db.session.get(CensusYear, year).load_id, sorted(sums)
 
 
-def test_refresh_downloads_and_loads_years_over_http(app, server, generated, aula_dir):
+def test_refresh_downloads_and_loads_years_over_http(census_db, server, generated, aula_dir):
     events = []
     result = refresh([2022, 2023], server, aula_dir, progress=events.append, requested_by="test")
     assert [load.year for load in result.loaded] == [2022, 2023] and result.failed == {}
@@ -158,7 +165,7 @@ def test_refresh_downloads_and_loads_years_over_http(app, server, generated, aul
     assert not list((aula_dir / "census" / "downloads").iterdir()), "downloaded zips are removed once loaded"
 
 
-def test_truncated_download_resumes_with_a_range_request(app, server, generated, aula_dir):
+def test_truncated_download_resumes_with_a_range_request(census_db, server, generated, aula_dir):
     name = generated[2023].path.name
     server.plan[name] = ["truncate"]
     refresh([2023], server, aula_dir)
@@ -169,7 +176,7 @@ def test_truncated_download_resumes_with_a_range_request(app, server, generated,
     assert record.sha256 == hashlib.sha256(generated[2023].path.read_bytes()).hexdigest()
 
 
-def test_truncated_download_starts_over_when_the_server_cannot_resume(app, server, generated, aula_dir):
+def test_truncated_download_starts_over_when_the_server_cannot_resume(census_db, server, generated, aula_dir):
     server.ranges = False
     server.plan[generated[2023].path.name] = ["truncate"]
     refresh([2023], server, aula_dir)
@@ -178,14 +185,14 @@ def test_truncated_download_starts_over_when_the_server_cannot_resume(app, serve
     assert record.sha256 == hashlib.sha256(generated[2023].path.read_bytes()).hexdigest()
 
 
-def test_server_errors_are_retried_until_it_answers(app, server, generated, aula_dir):
+def test_server_errors_are_retried_until_it_answers(census_db, server, generated, aula_dir):
     server.plan[generated[2023].path.name] = ["500", "500"]
     refresh([2023], server, aula_dir)
     assert [behaviour for _, _, behaviour in server.log] == ["500", "500", "ok"]
     assert records()[0].detail["attempts"] == 3
 
 
-def test_server_that_keeps_failing_fails_the_year_but_not_the_others(app, server, generated, aula_dir):
+def test_server_that_keeps_failing_fails_the_year_but_not_the_others(census_db, server, generated, aula_dir):
     server.plan[generated[2022].path.name] = ["500"] * 5
     with pytest.raises(census.CensusRefreshError) as failed:
         refresh([2022, 2023], server, aula_dir)
@@ -195,7 +202,7 @@ def test_server_that_keeps_failing_fails_the_year_but_not_the_others(app, server
     assert [(r.year, r.status) for r in records()] == [(2022, "failed"), (2023, "succeeded")]
 
 
-def test_html_error_page_is_refused_and_the_year_loaded_before_stays(app, server, generated, aula_dir):
+def test_html_error_page_is_refused_and_the_year_loaded_before_stays(census_db, server, generated, aula_dir):
     refresh([2023], server, aula_dir)
     before = loaded_state(aula_dir, 2023)
     server.plan[generated[2023].path.name] = ["html"]
@@ -207,7 +214,7 @@ def test_html_error_page_is_refused_and_the_year_loaded_before_stays(app, server
     assert last.status == "failed" and "HTML" in last.error
 
 
-def test_bad_md5_fails_the_year_and_the_year_loaded_before_stays(app, server, generated, aula_dir):
+def test_bad_md5_fails_the_year_and_the_year_loaded_before_stays(census_db, server, generated, aula_dir):
     refresh([2023], server, aula_dir)
     before = loaded_state(aula_dir, 2023)
     name = generated[2023].path.name
@@ -220,7 +227,7 @@ def test_bad_md5_fails_the_year_and_the_year_loaded_before_stays(app, server, ge
     assert (last.status, last.md5_check) == ("failed", "mismatch") and "md5" in last.error
 
 
-def test_zip_with_a_path_traversal_member_is_refused(app, server, generated, aula_dir):
+def test_zip_with_a_path_traversal_member_is_refused(census_db, server, generated, aula_dir):
     name = generated[2023].path.name
     altered(generated[2023].path, server.root / name, add={"../../../../tmp/aula-pwned.txt": b"gotcha"})
     with pytest.raises(census.CensusRefreshError) as failed:
@@ -229,7 +236,7 @@ def test_zip_with_a_path_traversal_member_is_refused(app, server, generated, aul
     assert not Path("/tmp/aula-pwned.txt").exists() and panel.years_loaded(aula_dir) == []
 
 
-def test_year_with_a_renamed_column_loads_under_the_current_name(app, server, generated, aula_dir):
+def test_year_with_a_renamed_column_loads_under_the_current_name(census_db, server, generated, aula_dir):
     refresh([2021], server, aula_dir)
     (record,) = records()
     assert record.detail["renamed_columns"] == {"IN_PODER_PUBLICO_PARCERIA": "IN_CONVENIADA_PP"}
@@ -238,7 +245,7 @@ def test_year_with_a_renamed_column_loads_under_the_current_name(app, server, ge
     assert stored == (written != "").sum() > 0
 
 
-def test_null_counts_of_paused_and_closed_schools_stay_null(app, server, generated, aula_dir):
+def test_null_counts_of_paused_and_closed_schools_stay_null(census_db, server, generated, aula_dir):
     refresh([2022], server, aula_dir)
     text = read_as_text(generated[2022].path)
     frame = panel.query(
@@ -252,7 +259,7 @@ def test_null_counts_of_paused_and_closed_schools_stay_null(app, server, generat
     assert frame.loc[1, "counted"] == frame.loc[1, "schools"] == (text["TP_SITUACAO_FUNCIONAMENTO"] == "1").sum()
 
 
-def test_multi_table_2025_is_refused_with_the_reason(app, server, aula_dir):
+def test_multi_table_2025_is_refused_with_the_reason(census_db, server, aula_dir):
     with pytest.raises(census.CensusRefreshError) as failed:
         refresh([2025], server, aula_dir)
     error = failed.value.errors[2025]
@@ -261,7 +268,7 @@ def test_multi_table_2025_is_refused_with_the_reason(app, server, aula_dir):
     assert records(2025)[-1].error == str(error)
 
 
-def test_refreshing_twice_gives_the_same_data_without_duplicates(app, server, aula_dir):
+def test_refreshing_twice_gives_the_same_data_without_duplicates(census_db, server, aula_dir):
     refresh([2022, 2023], server, aula_dir)
     first = loaded_state(aula_dir, 2022)[2], loaded_state(aula_dir, 2023)[2]
     schools = db.session.scalar(select(func.count()).select_from(School))
@@ -277,7 +284,7 @@ def test_refreshing_twice_gives_the_same_data_without_duplicates(app, server, au
     assert len(records()) == 4 and len({r.refresh_id for r in records()}) == 2
 
 
-def test_local_paths_and_file_urls_are_sources_too(app, generated, aula_dir):
+def test_local_paths_and_file_urls_are_sources_too(census_db, generated, aula_dir):
     folder = generated[2023].path.parent
     census.refresh([2022], f"file://{folder}/microdados_censo_escolar_{{year}}.zip", data_dir=aula_dir)
     census.refresh([2023], str(generated[2023].path), data_dir=aula_dir)

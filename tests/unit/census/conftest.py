@@ -15,3 +15,12 @@ def census_zips(tmp_path_factory) -> dict[int, GeneratedYear]:
     """Year -> a generated zip: 600 active schools, 2019-2024 in the school-level layout, 2025 in six tables."""
     folder = tmp_path_factory.mktemp("census-zips")
     return {generated.year: generated for generated in write_census_zips(folder, YEARS, N_SCHOOLS, seed=11)}
+
+
+@pytest.fixture
+def census_db(migrated):
+    """The migrated test database, bound for core.db (no web app needed); emptied after each test."""
+    from core import db
+
+    db.bind(migrated)
+    return migrated

@@ -55,7 +55,7 @@ def assert_loaded_exactly(frame: pd.DataFrame, data_dir, year: int) -> None:
 
 
 @pytest.mark.parametrize("packaging", ["bare csv", "zip"])
-def test_a_states_subset_dropped_in_by_hand_loads_exactly(app, census_zips, tmp_path, packaging):
+def test_a_states_subset_dropped_in_by_hand_loads_exactly(census_db, census_zips, tmp_path, packaging):
     text = read_as_text(census_zips[2023].path)
     bahia = text[text["SG_UF"] == "BA"]
     csv_path = tmp_path / "microdados_ed_basica_2023.csv"
@@ -71,7 +71,7 @@ def test_a_states_subset_dropped_in_by_hand_loads_exactly(app, census_zips, tmp_
     assert_loaded_exactly(bahia, tmp_path / "data", 2023)
 
 
-def test_a_file_written_from_scratch_with_pandas_loads_exactly(app, tmp_path):
+def test_a_file_written_from_scratch_with_pandas_loads_exactly(census_db, tmp_path):
     """Not the generator's output: INEP's real header in a shuffled order, random counts and NULLs."""
     rng = np.random.default_rng(4)
     n = 3_000

@@ -16,7 +16,7 @@ from tests.unit.census.zips import csv_bytes, read_as_text, with_bad_md5, with_h
 
 def read_all(path, year=None) -> tuple[pa.Table, CensusReader]:
     reader = CensusReader(locate(path, year=year), year=year, block_bytes=1 << 16)
-    return pa.Table.from_batches(list(reader), PANEL_SCHEMA), reader
+    return reader.read(), reader
 
 
 def test_reads_every_panel_column_exactly_as_written(census_zips):
@@ -55,13 +55,12 @@ def test_member_is_found_whatever_its_case_and_folder(census_zips):
     assert source.expected_md5 == census_zips[2020].csv_md5
 
 
-def test_bad_md5_raises_after_the_last_row(census_zips, tmp_path):
+def test_bad_md5_is_refused_once_every_byte_was_read(census_zips, tmp_path):
     damaged = with_bad_md5(census_zips[2023].path, tmp_path / "microdados_censo_escolar_2023.zip")
     reader = CensusReader(locate(damaged), block_bytes=1 << 16)
     with pytest.raises(CensusChecksumError, match=r"2023: .*md5"):
-        for _ in reader:
-            pass
-    assert reader.rows == census_zips[2023].rows
+        reader.read()
+    assert reader.md5 == census_zips[2023].csv_md5 and reader.md5_check == "mismatch"
 
 
 def test_multi_table_layout_is_refused_naming_the_year_and_what_is_missing(census_zips):

@@ -40,7 +40,7 @@ def snapshot(data_dir, year: int) -> tuple:
     )
 
 
-def test_load_year_writes_the_panel_and_the_aggregates(app, census_zips, tmp_path):
+def test_load_year_writes_the_panel_and_the_aggregates(census_db, census_zips, tmp_path):
     loaded = store.load_year(census_zips[2023].path, 2023, data_dir=tmp_path)
     text = read_as_text(census_zips[2023].path)
     assert (loaded.year, loaded.rows, loaded.md5_check) == (2023, len(text), "ok")
@@ -59,7 +59,7 @@ def test_load_year_writes_the_panel_and_the_aggregates(app, census_zips, tmp_pat
     )
 
 
-def test_null_counts_stay_null_in_the_panel(app, census_zips, tmp_path):
+def test_null_counts_stay_null_in_the_panel(census_db, census_zips, tmp_path):
     store.load_year(census_zips[2022].path, data_dir=tmp_path)
     text = read_as_text(census_zips[2022].path)
     nulls = panel.query(
@@ -71,7 +71,7 @@ def test_null_counts_stay_null_in_the_panel(app, census_zips, tmp_path):
     assert zeros == (text["QT_MAT_MED"] == "0").sum() > 0
 
 
-def test_reloading_a_year_replaces_it_and_never_duplicates(app, census_zips, tmp_path):
+def test_reloading_a_year_replaces_it_and_never_duplicates(census_db, census_zips, tmp_path):
     store.load_year(census_zips[2023].path, data_dir=tmp_path)
     first = uf_totals(2023), db.session.scalar(select(func.count()).select_from(CensusMunicipalityEnrollment))
     store.load_year(census_zips[2023].path, data_dir=tmp_path)
@@ -81,7 +81,7 @@ def test_reloading_a_year_replaces_it_and_never_duplicates(app, census_zips, tmp
     assert sorted(p.name for p in panel.panel_dir(tmp_path).iterdir() if not p.name.startswith(".")) == ["2023.parquet"]
 
 
-def test_a_failed_load_leaves_the_year_loaded_before_intact(app, census_zips, tmp_path):
+def test_a_failed_load_leaves_the_year_loaded_before_intact(census_db, census_zips, tmp_path):
     store.load_year(census_zips[2023].path, data_dir=tmp_path)
     before = snapshot(tmp_path, 2023)
     damaged = with_bad_md5(census_zips[2023].path, tmp_path / "damaged.zip")
@@ -91,7 +91,7 @@ def test_a_failed_load_leaves_the_year_loaded_before_intact(app, census_zips, tm
     assert [p.name for p in panel.panel_dir(tmp_path).glob(".*") if p.name != ".lock"] == []
 
 
-def test_a_failed_commit_puts_the_previous_file_back(app, census_zips, tmp_path, monkeypatch):
+def test_a_failed_commit_puts_the_previous_file_back(census_db, census_zips, tmp_path, monkeypatch):
     store.load_year(census_zips[2023].path, data_dir=tmp_path)
     before = snapshot(tmp_path, 2023)
     session = db.session()
@@ -106,7 +106,7 @@ def test_a_failed_commit_puts_the_previous_file_back(app, census_zips, tmp_path,
     assert snapshot(tmp_path, 2023) == before
 
 
-def test_a_crash_between_swap_and_commit_is_repaired_by_the_next_load(app, census_zips, tmp_path):
+def test_a_crash_between_swap_and_commit_is_repaired_by_the_next_load(census_db, census_zips, tmp_path):
     store.load_year(census_zips[2023].path, data_dir=tmp_path)
     before = snapshot(tmp_path, 2023)
     other = tmp_path / "other"
@@ -121,7 +121,7 @@ def test_a_crash_between_swap_and_commit_is_repaired_by_the_next_load(app, censu
     assert not list(folder.glob(".*.previous"))
 
 
-def test_duplicated_schools_are_refused(app, census_zips, tmp_path):
+def test_duplicated_schools_are_refused(census_db, census_zips, tmp_path):
     header, first, rest = csv_bytes(census_zips[2022].path).split(b"\r\n", 2)
     path = tmp_path / "microdados_ed_basica_2022.csv"
     path.write_bytes(b"\r\n".join([header, first, first, rest]))
@@ -130,7 +130,7 @@ def test_duplicated_schools_are_refused(app, census_zips, tmp_path):
     assert panel.years_loaded(tmp_path) == []
 
 
-def test_schools_hold_each_school_as_of_the_latest_year(app, census_zips, tmp_path):
+def test_schools_hold_each_school_as_of_the_latest_year(census_db, census_zips, tmp_path):
     for year in (2021, 2022, 2023):
         store.load_year(census_zips[year].path, data_dir=tmp_path)
     assert store.sync_schools(tmp_path) > 0

@@ -15,6 +15,7 @@ is imported only here and in `export`, i.e. in the training worker.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import os
 import time
@@ -170,7 +171,8 @@ def train(
         faces.labels[test_index], probabilities, classes, mapping, train_labels=faces.labels[train_index].tolist()
     )
     history = {k: [float(v) for v in values] for k, values in fitted.history.items()}
-    best_epoch = int(np.argmin(history["val_loss"])) + 1 if history.get("val_loss") else len(history.get("loss", []))
+    epochs_run = len(history.get("loss", []))
+    best_epoch = stop_early.best_epoch + 1 if stop_early.best_weights is not None else epochs_run  # weights kept
     metrics = {k: figures[k] for k in HEADLINE} | {k: v for k, v in figures.items() if k.startswith("baseline_")}
     metrics["detail"] = {
         "per_class": figures["per_class"],
@@ -187,7 +189,7 @@ def train(
         "classes": classes,
         "engaged": mapping,
         "epochs": epochs,
-        "epochs_run": len(history.get("loss", [])),
+        "epochs_run": epochs_run,
         "stopped_by": budget.stopped_by or ("early_stopping" if stop_early.stopped_epoch else "epochs"),
         "batch_size": batch_size,
         "learning_rate": learning_rate,
@@ -197,6 +199,7 @@ def train(
     }
     data_summary = {
         "rows": len(faces),
+        "hash": _data_hash(faces),
         "train_rows": len(fit_index),
         "validation_rows": len(val_index),
         "test_rows": len(test_index),
@@ -277,6 +280,13 @@ def _split(faces: FaceSet, size: float, seed: int, purpose: str) -> tuple[np.nda
             f"after holding out data for {purpose} some class has no training images left; add more people/sessions"
         )
     return first, second
+
+
+def _data_hash(faces: FaceSet) -> str:
+    """sha256 of the crops and their labels: two trainings on the same data share it."""
+    digest = hashlib.sha256(np.ascontiguousarray(faces.inputs).tobytes())
+    digest.update("\n".join(faces.labels.tolist()).encode())
+    return digest.hexdigest()
 
 
 def _balanced_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:

@@ -25,6 +25,8 @@ def test_a_tiny_training_run_reports_held_out_figures(tiny_training):
     assert np.array(detail["confusion"]["matrix"]).shape == (6, 6)
     assert np.array(detail["confusion"]["matrix"]).sum() == result.data_summary["test_rows"] == len(result.test_index)
     assert len(detail["curves"]["loss"]) == len(detail["curves"]["val_loss"]) == result.params["epochs_run"] == 2
+    assert 1 <= detail["best_epoch"] <= 2
+    assert len(result.data_summary["hash"]) == 64
     json.dumps(result.metrics, allow_nan=False)  # plain figures, ready for the registry
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
@@ -32,8 +33,9 @@ from core.models import CensusRefresh, JobRun
 from core.settings import Settings
 from jobs import queue, tasks
 from ml.census.errors import CensusChecksumError, CensusError
-from ml.census.panel import census_dir
-from ml.census.store import YearLoad, YearRead, read_year, store_year, sync_schools
+
+if TYPE_CHECKING:  # the reader and the store bring pyarrow and DuckDB: imported where a refresh runs
+    from ml.census.store import YearLoad, YearRead
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +173,8 @@ def refresh(
             raise
     result = run.result
     if result.loaded:
+        from ml.census.store import sync_schools
+
         result.schools_written = sync_schools(data_dir)
     if run.errors:
         raise CensusRefreshError(run.errors, result) from next(iter(run.errors.values()))
@@ -231,6 +235,9 @@ class _Refresh:
     def fetch_and_read(self, current: _Year, helper: ThreadPoolExecutor) -> Future | None:
         """Fetch the year here, then start reading it in the helper thread (None if the fetch failed)."""
         record, report = current.record, current.report
+        from ml.census.panel import census_dir
+        from ml.census.store import read_year
+
         start = time.perf_counter()
         try:
             downloads = census_dir(self.data_dir) / "downloads"
@@ -263,6 +270,8 @@ class _Refresh:
         return current
 
     def store(self, current: _Year) -> None:
+        from ml.census.store import store_year
+
         record = current.record
         try:
             loaded = store_year(current.read, data_dir=self.data_dir)

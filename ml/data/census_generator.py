@@ -819,6 +819,8 @@ class _Block:
         self.code, self.status = s.code[sl], s.status[sl]
         self.dependency, self.location = s.dependency[sl], s.location[sl]
         self.inactive = self.status != ACTIVE
+        # One validity bitmap (NULL for schools not in activity) shared by every count column of the block.
+        self.validity = pa.py_buffer(np.packbits(~self.inactive, bitorder="little")) if self.inactive.any() else None
         towns = snapshot.municipalities
         self.municipality = s.municipality[sl]
         self.uf = towns.uf[self.municipality]
@@ -837,6 +839,11 @@ class _Block:
     def _put(
         self, name: str, values: np.ndarray, type_: pa.DataType = pa.int32(), *, mask: np.ndarray | None = None
     ) -> None:
+        if mask is None and pa.types.is_integer(type_):
+            data = np.ascontiguousarray(values, dtype=type_.to_pandas_dtype())
+            nulls = int(self.inactive.sum())
+            self.columns[name] = pa.Array.from_buffers(type_, self.n, [self.validity, pa.py_buffer(data)], nulls)
+            return
         mask = self.inactive if mask is None else mask
         self.columns[name] = pa.array(np.asarray(values), type=type_, mask=mask if mask.any() else None)
 

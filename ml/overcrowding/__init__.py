@@ -1,0 +1,1 @@
+"""Overcrowding risk: sessions forecast to exceed their room's safe capacity."""

@@ -21,6 +21,8 @@ Progress = Callable[[int, str], None]
 # Task name -> module that defines `TASK`. A new task adds its line here.
 TASK_MODULES = {
     "at_risk": "ml.at_risk.task",
+    "occupancy": "ml.occupancy.task",
+    "overcrowding": "ml.overcrowding.task",
 }
 
 

@@ -6,8 +6,10 @@
 - `bare_pyarrow`: `pyarrow.csv.read_csv` of the same columns with the same types, one year at a time.
 - `reference_pandas`: the reference pipeline: `pandas.read_csv` of every column with default types, then concat.
 
-Each runs in its own subprocess so its peak RSS is its own. Prints one JSON object per line (generation,
-each approach, and a summary with the issue's targets). Scale from the environment:
+Each runs in its own subprocess so its peak RSS is its own, and reports wall seconds and CPU seconds (on a shared
+machine, the CPU figures compare the work done; the wall figures depend on free cores, which pyarrow's parallel
+parsing needs and pandas does not use). Prints one JSON object per line (generation, each approach, and a
+summary with the issue's targets). Scale from the environment:
 
     AULA_CENSUS_BENCH_YEARS    years, ending 2023 (default 3; AULA_SCALE=full: 13, i.e. 2011-2023)
     AULA_CENSUS_BENCH_SCHOOLS  active schools the first year (default 180000, INEP's size)
@@ -152,6 +154,7 @@ def _measure(approach: str, zips: list[Path]) -> dict:
     csv_mb = sum(_csv_size(path) for path in zips) / 1e6
     return {
         "rows": rows,
+        "load_avg_1m": round(os.getloadavg()[0], 2),  # the machine is shared: how busy it was meanwhile
         "csv_mb": round(csv_mb, 1),
         "seconds": round(seconds, 2),
         "rows_per_s": round(rows / seconds),

@@ -24,7 +24,10 @@ Progress = Callable[[int, str], None]
 
 TRAINING_TIMEOUT_S = 2 * queue.HOUR
 PUBLISH_TIMEOUT_S = queue.HOUR
+UPLOAD_TIMEOUT_S = queue.HOUR
 PUBLISH = "publish"
+# An import of more rows than this is stored by a job rather than in the web request.
+INLINE_IMPORT_ROWS = 20_000
 
 
 def task_lock(task: str) -> str:
@@ -102,6 +105,76 @@ def request_publish(task: str, requested_by: str, reason: str) -> JobRun:
             if queue.request_follow_up(holder, PUBLISH):
                 return holder
     raise queue.JobAlreadyRunningError(holder)
+
+
+def enqueue_upload_read(kind: str, token: str, user_id: int, filename: str, requested_by: str) -> JobRun:
+    """Queue reading an uploaded workbook or large file (columns, rows, values) off the web request."""
+    return queue.enqueue(
+        f"read {filename}",
+        read_upload,
+        kind,
+        token,
+        user_id,
+        queue="default",
+        requested_by=requested_by,
+        timeout=UPLOAD_TIMEOUT_S,
+        params={"step": "read", "filename": filename},
+    )
+
+
+def enqueue_records_import(kind: str, token: str, user_id: int, mapping: dict, requested_by: str) -> JobRun:
+    """Queue importing an uploaded file of academic records with `mapping` (a `ColumnMapping.to_dict()`)."""
+    return queue.enqueue(
+        "import academic records",
+        import_upload,
+        kind,
+        token,
+        user_id,
+        mapping,
+        queue="default",
+        requested_by=requested_by,
+        timeout=UPLOAD_TIMEOUT_S,
+        params={"step": "import"},
+    )
+
+
+def read_upload(run_id: int, kind: str, token: str, user_id: int) -> dict:
+    """Read an upload once, keep the table it holds in place of the file, and describe it."""
+
+    def work(progress: Progress) -> dict:
+        from core import uploads
+        from ml.data.academic_import import describe_table, read_table
+        from ml.data.table_files import already_read
+
+        uploads_dir = Settings.from_env().uploads_dir
+        filename, raw = uploads.load(uploads_dir, kind, user_id, token)
+        progress(10, f"reading {filename} ({len(raw) / 2**20:.1f} MB)")
+        frame = read_table(raw, filename)
+        progress(80, f"{len(frame):,} rows read; keeping the table for the next steps")
+        uploads.replace(uploads_dir, kind, user_id, token, f"{filename}.parquet", already_read(frame))
+        return describe_table(frame)
+
+    return tracked(run_id, work)
+
+
+def import_upload(run_id: int, kind: str, token: str, user_id: int, mapping: dict) -> dict:
+    """Import an uploaded file of academic records; a current-term import republishes the at-risk list."""
+
+    def work(progress: Progress) -> dict:
+        from core import uploads
+        from ml.data.academic_import import ColumnMapping, import_records
+
+        filename, raw = uploads.load(Settings.from_env().uploads_dir, kind, user_id, token)
+        progress(10, f"validating and storing {filename}")
+        requested_by = _requested_by(run_id)
+        outcome = import_records(raw, filename, ColumnMapping.from_dict(mapping), uploaded_by=requested_by)
+        report = outcome.report()
+        if outcome.batch_id and outcome.current_rows:
+            follow = request_publish("at_risk", requested_by, "current records imported")
+            report["republish"] = f"The stored list is rescored by job {follow.id}."
+        return report
+
+    return tracked(run_id, work)
 
 
 def retrain(run_id: int, task: str) -> dict:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.db import analyze, session
-from core.models import ModelVersion
+from core.models import ModelVersion, Publication
 from ml import gate, registry
 from ml.task import Progress, TaskSpec, available_tasks, task_spec
 
@@ -88,7 +88,7 @@ def promote(
         model = registry.load(version, spec.artifact_format)
     rows = spec.publish(version, model, _scaled(progress, 5, 90))
     registry.promote(version, note=note, rollback=rollback)
-    pruned = _prune_and_analyze(spec, version)
+    pruned = _prune_and_analyze(spec, version, rows)
     progress(100, f"{version.task} v{version.version} in production: {rows:,} rows published, {pruned:,} pruned")
     return version
 
@@ -102,7 +102,7 @@ def republish(task: str, *, progress: Progress | None = None) -> int:
     if loaded is None:
         raise registry.RegistryError(f"{task} has no production version to publish")
     rows = spec.publish(loaded.version, loaded.model, _scaled(progress, 0, 90))
-    pruned = _prune_and_analyze(spec, loaded.version)
+    pruned = _prune_and_analyze(spec, loaded.version, rows)
     progress(100, f"{task} v{loaded.version.version}: {rows:,} rows published, {pruned:,} pruned")
     return rows
 
@@ -132,8 +132,10 @@ def _gate(spec: TaskSpec, candidate: ModelVersion, data: Any) -> gate.Decision:
     return gate.decide(candidate.metrics, rescored, production_label=f"{label} on the same data")
 
 
-def _prune_and_analyze(spec: TaskSpec, version: ModelVersion) -> int:
+def _prune_and_analyze(spec: TaskSpec, version: ModelVersion, rows: int) -> int:
+    """Delete other versions' rows, record the publication (the views say when their data was written)."""
     pruned = spec.prune({version.id})
+    session.add(Publication(task=spec.name, model_version_id=version.id, rows=rows))
     session.commit()
     analyze(spec.published_tables)
     return pruned

@@ -16,6 +16,7 @@ from core.models import ROLES, ApiToken, ModelVersion, User
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 users_cli = AppGroup("users", help="User accounts.")
 demo_cli = AppGroup("demo", help="Demo data and models.")
+records_cli = AppGroup("records", help="Academic records (students' enrollments, signals and outcomes).")
 models_cli = AppGroup("models", help="The model registry.")
 
 DEMO_USERS = {
@@ -129,6 +130,54 @@ def _seed_demo_users() -> None:
             click.echo(f"  {role:<11} {email:<26} {password}")
     else:
         click.echo("Demo users already exist (passwords unchanged).")
+
+
+@records_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False),
+              help="A mapping saved from the import page (JSON); default: the suggested one.")  # fmt: skip
+@click.option("--default-term", default=None, help="The term of every row when the file has no term column.")
+@click.option("--dry-run", is_flag=True, help="Validate and report; store nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def records_import(path: str, mapping_path: str | None, default_term: str | None, dry_run: bool, as_json: bool) -> None:
+    """Import a CSV/Excel export of academic records through the same mapping, checks and report as the UI.
+
+    Exits 1 when nothing could be imported (an unreadable file, a mapping that does not fit, no valid row).
+    """
+    from jobs import queue, tasks
+    from ml.data.academic_import import ColumnMapping, ImportFormatError, MappingError, import_records
+
+    file = Path(path)
+    try:
+        mapping = ColumnMapping.from_dict(json.loads(Path(mapping_path).read_text())) if mapping_path else None
+        outcome = import_records(
+            file.read_bytes(), file.name, mapping, uploaded_by="cli", dry_run=dry_run, default_term=default_term
+        )
+    except (ImportFormatError, MappingError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{file.name}: {exc}") from exc
+    report = outcome.report()
+    if outcome.batch_id and outcome.current_rows:
+        try:
+            run = tasks.request_publish("at_risk", "cli", "current records imported")
+            report["republish"] = f"the stored list is rescored by job {run.id} (a worker runs it)"
+        except (queue.QueueUnavailableError, queue.JobAlreadyRunningError) as exc:
+            report["republish"] = f"could not queue the rescoring of the stored list: {exc}"
+    click.echo(json.dumps(report, indent=2) if as_json else _records_report_text(file.name, report))
+    if not report["rows_valid"]:
+        sys.exit(1)
+
+
+def _records_report_text(name: str, report: dict) -> str:
+    verb = "would import" if report["dry_run"] else "imported"
+    lines = [f"{name}: {verb} {report['rows_valid']:,} of {report['rows_in_file']:,} rows"
+             + (f" (batch {report['batch']})" if report["batch"] else "")]  # fmt: skip
+    lines += [f"warning: {w}" for w in report["warnings"]]
+    lines += [f"row {e['row']}, {e['column']}: {e['problem']}" for e in report["errors"]]
+    if report["errors_truncated"]:
+        lines.append(f"... {report['problems']:,} problems in all")
+    if report.get("republish"):
+        lines.append(report["republish"])
+    return "\n".join(lines)
 
 
 @click.command("retrain")

@@ -5,6 +5,7 @@ from core.models.academic import (
     Enrollment,
     Intervention,
     RecommendationRule,
+    RecordField,
     RiskPrediction,
     Student,
     Term,
@@ -19,7 +20,8 @@ from core.models.census import (
     School,
 )
 from core.models.imports import ImportBatch, MappingPreset
-from core.models.lifecycle import JobRun, ModelVersion
+from core.models.lifecycle import JobRun, ModelVersion, Publication
+from core.models.settings import Setting
 from core.models.view_cache import ViewCache
 
 __all__ = [
@@ -41,9 +43,12 @@ __all__ = [
     "MappingPreset",
     "ModelVersion",
     "OccupancyPrediction",
+    "Publication",
     "RecommendationRule",
+    "RecordField",
     "RiskPrediction",
     "School",
+    "Setting",
     "Student",
     "Term",
     "User",

@@ -26,12 +26,18 @@ INTERVENTION_ACTIONS = ("meeting", "email", "tutoring", "other")
 
 
 class Term(Base):
+    """A teaching period. Its dates order the terms (never their codes); `weeks` and `checkpoint_weeks`, when
+    set, override the institution's calendar (`Setting` "academic_calendar") for this term."""
+
     __tablename__ = "terms"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120), default="")
     start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    weeks: Mapped[int | None] = mapped_column(Integer)
+    checkpoint_weeks: Mapped[list | None] = mapped_column(JSON)
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @classmethod
@@ -58,6 +64,7 @@ class Student(Base):
     sex: Mapped[str | None] = mapped_column(String(20))
     programme: Mapped[str | None] = mapped_column(String(120))
     prior_gpa: Mapped[float | None] = mapped_column(Float)
+    prior_failures: Mapped[float | None] = mapped_column(Float)
 
 
 class Enrollment(Base):
@@ -90,6 +97,9 @@ class Enrollment(Base):
     extra: Mapped[dict | None] = mapped_column(JSON)
     final_grade: Mapped[float | None] = mapped_column(Float)
     passed: Mapped[bool | None] = mapped_column(Boolean)
+    # A withdrawn student counts as at risk at the checkpoints before `withdrawal_week`, and is left out after it.
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    withdrawal_week: Mapped[float | None] = mapped_column(Float)
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -133,6 +143,23 @@ class Intervention(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     enrollment: Mapped[Enrollment] = relationship()
+
+
+class RecordField(Base):
+    """The institution's declaration of when a field of its records is known: a canonical field whose week
+    differs from Aula's default, or an extra column (`x_<name>`), which the model uses only once declared."""
+
+    __tablename__ = "record_fields"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    known_at_week: Mapped[int | None] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    declared_by: Mapped[str] = mapped_column(String(254), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    @classmethod
+    def weeks(cls) -> dict[str, int | None]:
+        return {row.name: row.known_at_week for row in session.scalars(select(cls))}
 
 
 class RecommendationRule(Base):

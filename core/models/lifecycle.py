@@ -72,6 +72,22 @@ class ModelVersion(Base):
         }
 
 
+class Publication(Base):
+    """When a version's served data (predictions, forecasts) was last written, and how many rows."""
+
+    __tablename__ = "publications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task: Mapped[str] = mapped_column(String(40), index=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    published_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    @classmethod
+    def latest(cls, task: str) -> Publication | None:
+        return session.scalar(select(cls).where(cls.task == task).order_by(cls.id.desc()).limit(1))
+
+
 class JobRun(Base):
     """One enqueued background job as the admin page shows it; RQ's job meta carries live progress.
 

@@ -19,6 +19,8 @@ from ml.data.academic_import import (
 
 OUTPUT_COLUMNS = ("source_row", "student_id", "course_code", "term_code")
 CURRENT_TERM = "current"
+# Records sent one by one (JSON) are on Aula's own scales and count as the current term unless they say otherwise.
+SCORING_MAPPING = academic_mapping({}, default_term=CURRENT_TERM)
 
 
 @dataclass

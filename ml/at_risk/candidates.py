@@ -46,9 +46,16 @@ CALIBRATION_FOLDS = 3
 CALIBRATION_MAX_ROWS = 150_000
 
 
-def make_candidate(name: str, week: int, *, use_extra: bool = False, seed: int = 0) -> Pipeline:
+def make_candidate(
+    name: str,
+    week: int,
+    *,
+    known_weeks: dict[str, int | None] | None = None,
+    exclude: tuple[str, ...] = (),
+    seed: int = 0,
+) -> Pipeline:
     """An unfitted candidate pipeline (`name` in `CANDIDATES`) for a checkpoint at `week`."""
-    steps = preprocessing_steps(week, use_extra)
+    steps = preprocessing_steps(week, known_weeks, exclude)
     if name == "logistic_regression":
         estimator = LogisticRegression(**LOGISTIC_PARAMS, random_state=seed)
         steps.append(("scale", StandardScaler()))

@@ -1,8 +1,9 @@
 """Checkpoint features for the at-risk model and the preprocessing steps fitted on training rows.
 
-A checkpoint sees only the signals known by its week (`Signal.known_at_week`), the student fields and,
-at the final checkpoint, the institution's `x_*` extra fields. The steps below run in this order inside
-one sklearn `Pipeline` per checkpoint, so inference always repeats what training did:
+A checkpoint sees only the fields known by its week: the signals (from `Signal.known_at_week`, or the week the
+institution declared for them), who the student is (known before the term) and the institution's `x_*` extra
+fields once it has declared from which week each is known. The steps below run in this order inside one sklearn
+`Pipeline` per checkpoint, so inference always repeats what training did:
 
 1. `RecordFeatures`: select the usable fields, apply logical caps, derive the engineered features.
 2. `IQRClipper`: clip gross outliers of unbounded quantities (minutes, counts, hours) to training fences.
@@ -12,45 +13,26 @@ one sklearn `Pipeline` per checkpoint, so inference always repeats what training
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.preprocessing import OneHotEncoder
 
-from ml.data.academic_fields import SIGNALS, SIGNALS_BY_NAME
+from ml.at_risk.labels import ENGINEERED, EXTRA_PREFIX
+from ml.data.academic_fields import BEFORE_TERM, DEFAULT_CHECKPOINT_WEEKS, SIGNALS, SIGNALS_BY_NAME
 
-# Ordered: the last one is the final checkpoint ("midterm" = after the midterm).
-CHECKPOINTS: dict[str, int] = {"week_4": 4, "week_8": 8, "midterm": 9}
-
-NUMERIC_STUDENT_FIELDS = ("age", "prior_gpa")
+NUMERIC_STUDENT_FIELDS = ("age", "prior_gpa", "prior_failures")
+Columns = Mapping[str, Sequence]  # field -> one value per record
 CATEGORICAL_STUDENT_FIELDS = ("sex", "programme")
-EXTRA_PREFIX = "x_"
 QUIZZES = ("quiz_1", "quiz_2", "quiz_3")
 MISSING_CATEGORY = "missing"
 MISSING_SUFFIX = "__missing"
 
-# Engineered features: name -> (label for people, unit). Units as in academic_fields.Signal, plus
-# "z" (standard deviations, 0 = typical), "points" (percentage points) and "ratio".
-ENGINEERED: dict[str, tuple[str, str]] = {
-    "quiz_total": ("quiz points so far", "points"),
-    "quiz_mean": ("average quiz score so far", "score"),
-    "quiz_std": ("spread of quiz scores", "points"),
-    "quiz_pct": ("quiz points so far (% of possible)", "%"),
-    "engagement_index": ("engagement index (attendance, LMS time, logins)", "z"),
-    "effort_to_performance": ("hours of effort per 10 score points", "ratio"),
-    "attendance_trend": ("attendance change, weeks 5-8 vs 1-4", "points"),
-    "latest_grade": ("latest grade", "score"),
-}
 # Features that are one reason for people: quiz_total is quiz_pct times the number of quizzes so far.
 SAME_REASON: dict[str, str] = {"quiz_total": "quiz_pct"}
-OTHER_LABELS: dict[str, tuple[str, str]] = {
-    "age": ("age", "years"),
-    "prior_gpa": ("prior GPA", "gpa"),
-    "pass_mark": ("course pass mark", "score"),
-    "sex": ("sex", "category"),
-    "programme": ("programme", "category"),
-}
 # Unbounded quantities get IQR clipping; scores and percentages are already capped to 0-100, and a very
 # low score is exactly what the model should see, not an outlier.
 UNBOUNDED_UNITS = ("minutes", "count", "hours")
@@ -63,20 +45,6 @@ LOGICAL_CAPS: dict[str, tuple[float, float]] = {
 }
 
 
-def label_and_unit(name: str) -> tuple[str, str]:
-    """Human label and unit of a record field or engineered feature."""
-    if name in SIGNALS_BY_NAME:
-        sig = SIGNALS_BY_NAME[name]
-        return sig.label, sig.unit
-    if name in ENGINEERED:
-        return ENGINEERED[name]
-    if name in OTHER_LABELS:
-        return OTHER_LABELS[name]
-    if name.startswith(EXTRA_PREFIX):
-        return name[len(EXTRA_PREFIX) :].replace("_", " "), "value"
-    return name.replace("_", " "), "value"
-
-
 def is_unbounded(name: str) -> bool:
     """Whether a feature is an open-ended quantity that IQR clipping should guard."""
     if name in SIGNALS_BY_NAME:
@@ -84,15 +52,28 @@ def is_unbounded(name: str) -> bool:
     return name.startswith(EXTRA_PREFIX) or name == "effort_to_performance"
 
 
-def signals_known_by(week: int) -> list[str]:
-    """Names of the signals known at `week`, in `SIGNALS` order."""
-    return [s.name for s in SIGNALS if s.known_at_week <= week]
+def checkpoint_names(weeks: tuple[int, ...] = DEFAULT_CHECKPOINT_WEEKS) -> dict[str, int]:
+    """Checkpoint name -> week, earliest first: "week_<n>", and "midterm" for the week the midterm is known."""
+    midterm = SIGNALS_BY_NAME["midterm"].known_at_week
+    return {("midterm" if week == midterm else f"week_{week}"): int(week) for week in sorted(set(weeks))}
 
 
-def preprocessing_steps(week: int, use_extra: bool = False) -> list[tuple[str, object]]:
+# Ordered: the last one is the final checkpoint ("midterm" = after the midterm).
+CHECKPOINTS: dict[str, int] = checkpoint_names()
+
+
+def signals_known_by(week: int, known_weeks: dict[str, int | None] | None = None) -> list[str]:
+    """Names of the signals known at `week` (by Aula's default weeks, or the institution's), in `SIGNALS` order."""
+    weeks = known_weeks or {}
+    return [s.name for s in SIGNALS if (w := weeks.get(s.name, s.known_at_week)) is not None and w <= week]
+
+
+def preprocessing_steps(
+    week: int, known_weeks: dict[str, int | None] | None = None, exclude: tuple[str, ...] = ()
+) -> list[tuple[str, object]]:
     """Fresh (unfitted) preprocessing steps for a checkpoint at `week`."""
     return [
-        ("features", RecordFeatures(week=week, use_extra=use_extra)),
+        ("features", RecordFeatures(week=week, known_weeks=known_weeks, exclude=exclude)),
         ("clip", IQRClipper()),
         ("impute", MedianImputer()),
         ("encode", make_encoder()),
@@ -120,8 +101,15 @@ def make_encoder() -> ColumnTransformer:
     )
 
 
-def numeric_column(records: pd.DataFrame, name: str) -> np.ndarray:
-    """A column as float64 (text that is not a number becomes NaN); all-NaN when absent."""
+def numeric_column(records: pd.DataFrame | Columns, name: str, n: int | None = None) -> np.ndarray:
+    """A column as float64 (text that is not a number becomes NaN); all-NaN when absent. `records` is a frame,
+    or a dict of equal-length columns of `n` rows (the one-record scoring path builds no frame)."""
+    if isinstance(records, Mapping):
+        values = records.get(name)
+        if values is None:
+            return np.full(n, np.nan)
+        return np.asarray([v if isinstance(v, int | float) and not isinstance(v, bool) else np.nan for v in values],
+                          dtype=np.float64)  # fmt: skip
     if name not in records.columns:
         return np.full(len(records), np.nan)
     col = records[name]
@@ -148,17 +136,28 @@ class RecordFeatures(BaseEstimator, TransformerMixin):
     - latest_grade: the most recent assessment score recorded by the checkpoint.
     """
 
-    def __init__(self, week: int = 9, use_extra: bool = False, min_present_share: float = 0.05):
+    def __init__(
+        self,
+        week: int = 9,
+        known_weeks: dict[str, int | None] | None = None,
+        exclude: tuple[str, ...] = (),
+        min_present_share: float = 0.05,
+    ):
         self.week = week
-        self.use_extra = use_extra
+        self.known_weeks = known_weeks
+        self.exclude = exclude
         self.min_present_share = min_present_share
 
     def fit(self, X: pd.DataFrame, y=None) -> RecordFeatures:
-        usable = [c for c in X.columns if self._present_share(X, c) >= self.min_present_share]
-        self.signals_ = [s for s in signals_known_by(self.week) if s in usable]
+        usable = [
+            c
+            for c in X.columns
+            if c not in self.exclude and self._present_share(X, c) >= self.min_present_share and self._known(c)
+        ]
+        self.signals_ = [s.name for s in SIGNALS if s.name in usable]
         self.numeric_fields_ = [c for c in (*NUMERIC_STUDENT_FIELDS, "pass_mark") if c in usable]
         self.categorical_fields_ = [c for c in CATEGORICAL_STUDENT_FIELDS if c in usable]
-        extra = [c for c in usable if c.startswith(EXTRA_PREFIX)] if self.use_extra else []
+        extra = [c for c in usable if c.startswith(EXTRA_PREFIX)]
         # An extra column is numeric when (almost) every recorded value parses as a number.
         numeric_extra = [c for c in extra if self._numeric_share(X[c]) >= 0.95]
         self.numeric_fields_ += numeric_extra
@@ -187,10 +186,32 @@ class RecordFeatures(BaseEstimator, TransformerMixin):
             out[name] = text.to_numpy(dtype=object)
         return pd.DataFrame(out, index=X.index)[list(self.feature_names_out_)]
 
+    def transform_columns(self, columns: Columns, n: int) -> dict[str, np.ndarray]:
+        """`transform` of `n` records given as columns (field -> list of values), without building a frame."""
+        capped = self._capped(columns, n)
+        out = {name: capped[name] for name in (*self.signals_, *self.numeric_fields_)}
+        out.update(self._engineered(capped, n))
+        for name in self.categorical_fields_:
+            values = columns.get(name) or [None] * n
+            out[name] = np.array([MISSING_CATEGORY if v is None else str(v) for v in values], dtype=object)
+        return out
+
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         return self.feature_names_out_
 
     # -- helpers
+
+    def _known(self, name: str) -> bool:
+        """Known by this checkpoint's week: a signal from its window's end (or the institution's declared week),
+        who the student is and the pass mark from before the term, an extra column only once declared."""
+        weeks = self.known_weeks or {}
+        if name in weeks:
+            return weeks[name] is not None and weeks[name] <= self.week
+        if name in SIGNALS_BY_NAME:
+            return SIGNALS_BY_NAME[name].known_at_week <= self.week
+        if name in (*NUMERIC_STUDENT_FIELDS, *CATEGORICAL_STUDENT_FIELDS, "pass_mark"):
+            return self.week >= BEFORE_TERM
+        return False  # an extra column nobody has dated, or any other column
 
     @staticmethod
     def _present_share(X: pd.DataFrame, name: str) -> float:
@@ -203,10 +224,10 @@ class RecordFeatures(BaseEstimator, TransformerMixin):
             return 0.0
         return float(pd.to_numeric(present.astype("object"), errors="coerce").notna().mean())
 
-    def _capped(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+    def _capped(self, X: pd.DataFrame | Columns, n: int | None = None) -> dict[str, np.ndarray]:
         capped = {}
         for name in (*self.signals_, *self.numeric_fields_):
-            values = numeric_column(X, name)
+            values = numeric_column(X, name, n)
             unit = SIGNALS_BY_NAME[name].unit if name in SIGNALS_BY_NAME else None
             if unit in LOGICAL_CAPS:
                 values = np.clip(values, *LOGICAL_CAPS[unit])

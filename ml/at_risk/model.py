@@ -19,11 +19,13 @@ from sklearn.pipeline import Pipeline
 from ml import gate
 from ml.at_risk.baselines import BASELINE_LABELS, GATE_MARGIN, age_band, baselines, gate_group, gate_summary
 from ml.at_risk.candidates import CANDIDATE_LABELS, CANDIDATES, candidate_params, make_candidate
-from ml.at_risk.features import CHECKPOINTS, RecordFeatures, label_and_unit, signals_known_by
-from ml.at_risk.reasons import describe, feature_sources, join_texts, top_reasons
-from ml.at_risk.recommend import DEFAULT_RULES, recommend_many, validate_rules
+from ml.at_risk.features import RecordFeatures, checkpoint_names, signals_known_by
+from ml.at_risk.labels import label_and_unit
+from ml.at_risk.reasons import MIN_COURSE_ROWS, describe, feature_sources, join_texts, top_reasons
+from ml.at_risk.recommend import default_rules, recommend_many, validate_rules
 from ml.at_risk.segments import Segmenter, segment_axes
-from ml.data.academic_fields import KEY_FIELDS, SIGNALS_BY_NAME
+from ml.at_risk.withdrawals import active_at
+from ml.data.academic_fields import DEFAULT_CHECKPOINT_WEEKS, KEY_FIELDS, SIGNALS_BY_NAME
 from ml.evaluation import (
     CLASSIFICATION_HEADLINE,
     classification_figures,
@@ -69,6 +71,9 @@ class CheckpointModel:
     candidate: str
     pipeline: Pipeline
     threshold: float
+    # Course -> feature -> median in the training terms (courses with MIN_COURSE_ROWS rows or more): the
+    # reference of a reason when one record is scored alone (a batch uses its own course medians).
+    course_medians: dict[str, dict[str, float]] = field(default_factory=dict)
     input_names: list[str] = field(init=False)
     sources: list[str] = field(init=False)
 
@@ -229,6 +234,8 @@ class AtRiskModel:
 def train(
     records: pd.DataFrame,
     *,
+    known_weeks: dict[str, int | None] | None = None,
+    checkpoint_weeks: Sequence[int] = DEFAULT_CHECKPOINT_WEEKS,
     target_recall: float = 0.8,
     seed: int = 0,
     progress: Progress | None = None,
@@ -237,10 +244,14 @@ def train(
 ) -> TrainResult:
     """Train the at-risk model on the records frame (rows with a known `passed` outcome train).
 
-    Per checkpoint: fit every candidate on the training terms, choose its alert threshold on
-    out-of-fold predictions to reach `target_recall` of the fails, evaluate on the latest past term,
-    keep the best by PR-AUC, and refit it on all past terms. Raises InsufficientDataError when the
-    records cannot support this (fewer than two past terms with outcomes, one class only, ...).
+    One model per checkpoint week (`checkpoint_weeks`), each using only the fields known by then (`known_weeks`:
+    the week each field is known from; Aula's defaults for the signals, before the term for who the student is,
+    extra columns only once dated) and only fields the current term has, so what is scored is what was learnt.
+    A withdrawn student counts as failing at the checkpoints before their withdrawal week and is left out after.
+    Per checkpoint: fit every candidate on the training terms, choose its alert threshold on out-of-fold
+    predictions to reach `target_recall` of the fails, evaluate on the latest past term, keep the best by PR-AUC,
+    and refit it on all past terms. Raises InsufficientDataError when the records cannot support this (fewer
+    than two past terms with outcomes, one class only, ...).
     """
     report = progress or _no_progress
     if not 0.0 < target_recall <= 1.0:
@@ -249,23 +260,29 @@ def train(
         raise ValueError(f"candidates must be a non-empty selection of {CANDIDATES}")
     report(0, "Checking the training data")
     split = split_by_term(records)
-    plan = _plan_checkpoints(split.train)
-    y_train, y_eval, y_past = fail_labels(split.train), fail_labels(split.evaluation), fail_labels(split.past)
-    train_groups, past_groups = split.train["term_code"].to_numpy(), split.past["term_code"].to_numpy()
+    absent = fields_absent_from(_current_rows(records), split.past)
+    plan = _plan_checkpoints(split.train, checkpoint_names(tuple(checkpoint_weeks)), known_weeks, absent)
     total_steps = len(plan) * (len(candidates) + 1) + 1
     done = 0
-    detail: dict = {"evaluation_term": split.evaluation_term, "train_terms": split.train_terms, "checkpoints": {}}
+    detail: dict = {
+        "evaluation_term": split.evaluation_term,
+        "train_terms": split.train_terms,
+        "checkpoints": {},
+        "left_out": {f: "the current term has no values" for f in absent},
+    }
     chosen_models: list[CheckpointModel] = []
-    for name, week, use_extra in plan:
+    for name, week in plan:
+        train_rows, eval_rows, past_rows = (active_at(f, week) for f in (split.train, split.evaluation, split.past))
+        y_train, y_eval, y_past = fail_labels(train_rows), fail_labels(eval_rows), fail_labels(past_rows)
         fitted: dict[str, tuple[Pipeline, float, np.ndarray]] = {}
         figures: dict[str, dict] = {}
         for candidate in candidates:
             report(_percent(done, total_steps), f"{name}: fitting {CANDIDATE_LABELS[candidate]}")
-            pipe = make_candidate(candidate, week, use_extra=use_extra, seed=seed)
-            pipe.fit(split.train, y_train, classifier__groups=train_groups)
+            pipe = make_candidate(candidate, week, known_weeks=known_weeks, exclude=absent, seed=seed)
+            pipe.fit(train_rows, y_train, classifier__groups=train_rows["term_code"].to_numpy())
             oof = pipe[-1].oof_probability_
             threshold = threshold_for_recall(y_train, oof, target_recall)
-            probability = pipe.predict_proba(split.evaluation)[:, 1]
+            probability = pipe.predict_proba(eval_rows)[:, 1]
             figures[candidate] = classification_figures(y_eval, probability, threshold)
             scored = ~np.isnan(oof)
             figures[candidate]["oof_recall"] = float(((oof >= threshold) & (y_train == 1))[scored].sum()) / max(
@@ -276,20 +293,23 @@ def train(
         best = max(candidates, key=lambda c: (figures[c]["pr_auc"] or 0.0, -CANDIDATES.index(c)))
         pipe, threshold, probability = fitted[best]
         detail["checkpoints"][name] = _checkpoint_detail(
-            name, week, best, figures, pipe, threshold, probability, split, y_train, y_eval
+            name, week, best, figures, pipe, threshold, probability, eval_rows, split.evaluation_term, y_train, y_eval
         )
+        detail["checkpoints"][name]["withdrawn_left_out"] = len(split.evaluation) - len(eval_rows)
         report(_percent(done, total_steps), f"{name}: refitting {CANDIDATE_LABELS[best]} on all past terms")
-        final = make_candidate(best, week, use_extra=use_extra, seed=seed)
-        final.fit(split.past, y_past, classifier__groups=past_groups)
+        final = make_candidate(best, week, known_weeks=known_weeks, exclude=absent, seed=seed)
+        final.fit(past_rows, y_past, classifier__groups=past_rows["term_code"].to_numpy())
         deployed = threshold_for_recall(y_past, final[-1].oof_probability_, target_recall)
         detail["checkpoints"][name]["deployed_threshold"] = deployed
-        chosen_models.append(CheckpointModel(name, week, best, final, deployed))
+        medians = course_medians(final.named_steps["features"].transform(past_rows), past_rows["course_code"])
+        chosen_models.append(CheckpointModel(name, week, best, final, deployed, medians))
         done += 1
 
     report(_percent(done, total_steps), "Fitting student segments")
     _, imputed, _ = chosen_models[-1].stages(split.past)
     segmenter = Segmenter(seed=seed).fit(segment_axes(imputed))
-    rules = validate_rules(rules) if rules is not None else DEFAULT_RULES
+    used = {f for m in chosen_models for f in m.fields()}
+    rules = validate_rules(rules) if rules is not None else default_rules(used)
     model = AtRiskModel(chosen_models, segmenter, rules)
     detail["segments"] = segmenter.summary()
     detail["gate"] = gate_summary({name: cp["gate"] for name, cp in detail["checkpoints"].items()})
@@ -309,6 +329,7 @@ def train(
         "candidates": {c: candidate_params()[c] for c in candidates},
         "calibration": "sigmoid on term-grouped out-of-fold scores",
         "checkpoints": {m.name: m.week for m in chosen_models},
+        "known_weeks": known_weeks or {},
         "chosen": {m.name: m.candidate for m in chosen_models},
         "thresholds": model.thresholds,
         "medium_band_share": MEDIUM_SHARE,
@@ -326,14 +347,13 @@ def evaluate(model: AtRiskModel, records: pd.DataFrame) -> dict:
     production model and a new candidate compare on the same rows.
     """
     split = split_by_term(records)
-    y_train, y_eval = fail_labels(split.train), fail_labels(split.evaluation)
     detail: dict = {"evaluation_term": split.evaluation_term, "checkpoints": {}}
     for name, m in model.checkpoint_models.items():
-        features, _, matrix = m.stages(split.evaluation)
+        train_rows, eval_rows = active_at(split.train, m.week), active_at(split.evaluation, m.week)
+        y_train, y_eval = fail_labels(train_rows), fail_labels(eval_rows)
+        features, _, matrix = m.stages(eval_rows)
         probability = m.probability(matrix)
-        found = baselines(
-            y_eval, float(y_train.mean()), _latest_grade(features), split.evaluation["pass_mark"].to_numpy()
-        )
+        found = baselines(y_eval, float(y_train.mean()), _latest_grade(features), eval_rows["pass_mark"].to_numpy())
         detail["checkpoints"][name] = {
             "model": classification_figures(y_eval, probability, m.threshold),
             "baselines": found.figures,
@@ -391,9 +411,38 @@ def split_by_term(records: pd.DataFrame) -> TermSplit:
     return TermSplit(past, train, evaluation, train_terms, evaluation_term)
 
 
+def course_medians(features: pd.DataFrame, courses: pd.Series) -> dict[str, dict[str, float]]:
+    """Median of each numeric feature per course, for courses with at least MIN_COURSE_ROWS rows."""
+    numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
+    grouped = features[numeric].groupby(courses.to_numpy(), sort=False)
+    counts = grouped.size()
+    medians = grouped.median()
+    kept = medians.loc[counts.index[counts >= MIN_COURSE_ROWS]]
+    return {
+        str(course): {k: float(v) for k, v in row.items() if pd.notna(v)}
+        for course, row in kept.to_dict("index").items()
+    }
+
+
 def fail_labels(frame: pd.DataFrame) -> np.ndarray:
-    """1 for FAIL, 0 for pass (rows must have a known outcome)."""
+    """1 for FAIL (a withdrawal is not a pass), 0 for pass (rows must have a known outcome)."""
     return (~_passed(frame).astype(bool)).to_numpy(dtype=np.int64)
+
+
+def fields_absent_from(current: pd.DataFrame, past: pd.DataFrame) -> tuple[str, ...]:
+    """Fields the past terms have but the current term has no value of: a model using them would score every
+    current student with a guess, so they are left out (none when there is no current term)."""
+    if current.empty:
+        return ()
+    return tuple(
+        c
+        for c in current.columns
+        if c not in _NOT_FEATURES and c in past.columns and past[c].notna().any() and current[c].isna().all()
+    )
+
+
+_NOT_FEATURES = frozenset({*KEY_FIELDS, "term_index", "is_current", "passed", "final_grade", "withdrawn",
+                           "withdrawal_week", "enrollment_id", "source_row"})  # fmt: skip
 
 
 def data_summary(split: TermSplit) -> dict:
@@ -454,14 +503,22 @@ def _latest_grade(features: pd.DataFrame) -> np.ndarray | None:
     return features["latest_grade"].to_numpy(dtype=np.float64) if "latest_grade" in features.columns else None
 
 
-def _plan_checkpoints(train: pd.DataFrame) -> list[tuple[str, int, bool]]:
-    """Checkpoints that have at least one usable field in the training rows: (name, week, use_extra)."""
+def _current_rows(records: pd.DataFrame) -> pd.DataFrame:
+    if "is_current" not in records.columns:
+        return records.iloc[0:0]
+    current = records["is_current"].fillna(False).astype(bool).to_numpy()
+    return records.loc[current & _passed(records).isna().to_numpy()]
+
+
+def _plan_checkpoints(
+    train: pd.DataFrame, checkpoints: dict[str, int], known_weeks: dict | None, absent: tuple[str, ...]
+) -> list[tuple[str, int]]:
+    """Checkpoints that have at least one usable field in the training rows: (name, week)."""
     plan = []
-    names = list(CHECKPOINTS)
-    for name, week in CHECKPOINTS.items():
-        use_extra = name == names[-1]
-        if len(RecordFeatures(week=week, use_extra=use_extra).fit(train).feature_names_out_):
-            plan.append((name, week, use_extra))
+    for name, week in checkpoints.items():
+        step = RecordFeatures(week=week, known_weeks=known_weeks, exclude=absent)
+        if len(step.fit(active_at(train, week)).feature_names_out_):
+            plan.append((name, week))
     if not plan:
         raise InsufficientDataError(
             "The records have no usable fields: provide at least one signal (e.g. absences or a period grade) "
@@ -478,21 +535,22 @@ def _checkpoint_detail(
     pipe: Pipeline,
     threshold: float,
     probability: np.ndarray,
-    split: TermSplit,
+    evaluation: pd.DataFrame,
+    evaluation_term: str,
     y_train: np.ndarray,
     y_eval: np.ndarray,
 ) -> dict:
     """Evaluation-term figures of a checkpoint: candidates, baselines, curves, groups and a verdict."""
-    features = pipe.named_steps["features"].transform(split.evaluation)
-    found = baselines(y_eval, float(y_train.mean()), _latest_grade(features), split.evaluation["pass_mark"].to_numpy())
+    features = pipe.named_steps["features"].transform(evaluation)
+    found = baselines(y_eval, float(y_train.mean()), _latest_grade(features), evaluation["pass_mark"].to_numpy())
     model = figures[chosen]
     versus = gate_group(y_eval, probability, found)
     beats = gate.summary("pr_auc", True, {name: versus}, GATE_MARGIN)["beats_baseline"]
     groups = {}
-    if "sex" in split.evaluation.columns:
-        groups["sex"] = split.evaluation["sex"].astype("object").fillna("unknown").to_numpy()
-    if "age" in split.evaluation.columns:
-        groups["age_band"] = age_band(pd.to_numeric(split.evaluation["age"], errors="coerce").to_numpy(dtype=float))
+    if "sex" in evaluation.columns:
+        groups["sex"] = evaluation["sex"].astype("object").fillna("unknown").to_numpy()
+    if "age" in evaluation.columns:
+        groups["age_band"] = age_band(pd.to_numeric(evaluation["age"], errors="coerce").to_numpy(dtype=float))
     return {
         "week": week,
         "chosen": chosen,
@@ -502,7 +560,7 @@ def _checkpoint_detail(
         "best_baseline": found.best,
         "beats_baseline": beats,
         "gate": versus,
-        "sentence": _verdict(name, week, chosen, model, found, versus, beats, split.evaluation_term),
+        "sentence": _verdict(name, week, chosen, model, found, versus, beats, evaluation_term),
         "curves": curves(y_eval, probability),
         "groups": group_figures(y_eval, probability, threshold, groups),
         "features": [str(f) for f in pipe.named_steps["features"].feature_names_out_],

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml.at_risk.features import MISSING_SUFFIX, SAME_REASON, label_and_unit
+from ml.at_risk.features import MISSING_SUFFIX, SAME_REASON
+from ml.at_risk.labels import label_and_unit
 
 MIN_COURSE_ROWS = 5
 # A push smaller than this (log-odds of FAIL) is not worth a sentence: a low-risk student may get none.
@@ -24,6 +25,9 @@ DECIMALS = {"hours": 1, "z": 1, "ratio": 1, "value": 1, "gpa": 2}  # other units
 # Features that restate another field's value (the latest grade is the midterm, or quiz 3...): shown only
 # when the field they restate is not already among the row's reasons.
 RESTATING = frozenset({"latest_grade"})
+
+
+References = dict[str, tuple[np.ndarray, np.ndarray]]  # field -> (reference per row, is a course median)
 
 
 @dataclass
@@ -75,9 +79,12 @@ def describe(
     course_codes: pd.Series | None,
     training_medians: dict[str, float],
     keep: int | None = None,
+    references: References | None = None,
 ) -> dict[str, np.ndarray]:
     """Value, reference and sentence of the reasons, as arrays of `keep` columns (default: all of `reasons`).
 
+    The reference of a value is the median of the student's course in this batch (`course_codes`), or the
+    `references` given (e.g. the course's median in past terms, for one record scored alone).
     Returns a dict with "text", "value", "reference" and the matching "index" and "contribution". A reason
     restating another one's value is dropped and the rest move up, so ask `top_reasons` for one more than
     `keep`.
@@ -87,7 +94,8 @@ def describe(
     value = np.full((n, top), None, dtype=object)
     reference = np.full((n, top), None, dtype=object)
     used = np.unique(reasons.index[reasons.index >= 0])
-    references = _references(features, course_codes, [reasons.fields[g] for g in used], training_medians)
+    if references is None:
+        references = _references(features, course_codes, [reasons.fields[g] for g in used], training_medians)
     for g in used:
         field = reasons.fields[g]
         label, unit = label_and_unit(field)
@@ -107,7 +115,7 @@ def describe(
         reference[rows, slots] = _objects(refs)
         ref_words = np.where(from_course[rows], "course median", "median in past terms")
         text[rows, slots] = [
-            f"{label} {v}, {w} {r}"
+            f"{label}: {v} ({w} {r})"
             for v, w, r in zip(_formatted(raw, unit), ref_words, _formatted(refs, unit), strict=True)
         ]
     described = {
@@ -169,12 +177,28 @@ def _objects(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def past_course_references(
+    fields: list[str],
+    courses: list[str | None],
+    course_medians: dict[str, dict[str, float]],
+    training_medians: dict[str, float],
+) -> References:
+    """Per field: the course's median in past terms where known, else the training median."""
+    out = {}
+    for field in fields:
+        per_course = [course_medians.get(c or "", {}).get(field) for c in courses]
+        from_course = np.array([m is not None for m in per_course], dtype=bool)
+        fallback = training_medians.get(field, np.nan)
+        out[field] = (np.array([fallback if m is None else m for m in per_course], dtype=np.float64), from_course)
+    return out
+
+
 def _references(
     features: pd.DataFrame,
     course_codes: pd.Series | None,
     fields: list[str],
     training_medians: dict[str, float],
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+) -> References:
     """Per field: reference value per row and whether it is the course median (else training median)."""
     numeric = [f for f in fields if f in features.columns and pd.api.types.is_numeric_dtype(features[f])]
     n = len(features)

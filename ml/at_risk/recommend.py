@@ -6,28 +6,46 @@ any segment a band does not name.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 RISK_BANDS = ("high", "medium", "low")
 ANY_SEGMENT = "*"
 
-DEFAULT_RULES: dict[str, dict[str, str]] = {
-    "high": {
-        "At risk": "Meet in person this week; refer to tutoring and student support.",
-        "Disengaged": "Contact this week about attendance and LMS activity; agree on a catch-up plan.",
-        "Struggling but engaged": "Refer to tutoring or a study group; go over the latest assessment together.",
-        "High performer": "Check in personally: a sudden drop often has a cause outside the course.",
-        ANY_SEGMENT: "Meet in person this week.",
-    },
-    "medium": {
-        "At risk": "Send a personal message offering office hours; review again in two weeks.",
-        "Disengaged": "Send a reminder about attendance and the next deadlines.",
-        "Struggling but engaged": "Point to tutoring and practice material before the next assessment.",
-        "High performer": "Keep an eye on the next assessment.",
-        ANY_SEGMENT: "Send a personal message; review again in two weeks.",
-    },
-    "low": {ANY_SEGMENT: "No action needed; keep monitoring."},
-}
+ATTENDANCE_FIELDS = frozenset({"attendance_w4", "attendance_w8", "absences"})
+LMS_FIELDS = frozenset({"lms_minutes_w4", "lms_minutes_w8", "lms_logins_w4", "lms_logins_w8"})
+
+
+def default_rules(fields: Iterable[str]) -> dict[str, dict[str, str]]:
+    """The starting recommendation table for a model reading `fields`: advice about attendance or LMS activity
+    only where the institution records them, never about what the data does not contain."""
+    fields = set(fields)
+    topics = [
+        name for name, group in (("attendance", ATTENDANCE_FIELDS), ("LMS activity", LMS_FIELDS)) if fields & group
+    ]
+    engagement = " and ".join(topics) or "how the course is going"
+    reminder = f"Send a reminder about {'attendance and ' if 'attendance' in topics else ''}the next deadlines."
+    return {
+        "high": {
+            "At risk": "Meet in person this week; refer to tutoring and student support.",
+            "Disengaged": f"Contact this week about {engagement}; agree on a catch-up plan.",
+            "Struggling but engaged": "Refer to tutoring or a study group; go over the latest assessment together.",
+            "High performer": "Check in personally: a sudden drop often has a cause outside the course.",
+            ANY_SEGMENT: "Meet in person this week.",
+        },
+        "medium": {
+            "At risk": "Send a personal message offering office hours; review again in two weeks.",
+            "Disengaged": reminder,
+            "Struggling but engaged": "Point to tutoring and practice material before the next assessment.",
+            "High performer": "Keep an eye on the next assessment.",
+            ANY_SEGMENT: "Send a personal message; review again in two weeks.",
+        },
+        "low": {ANY_SEGMENT: "No action needed; keep monitoring."},
+    }
+
+
+DEFAULT_RULES: dict[str, dict[str, str]] = default_rules(ATTENDANCE_FIELDS | LMS_FIELDS)
 
 
 def recommend(risk_band: str, segment: str, rules: dict[str, dict[str, str]] = DEFAULT_RULES) -> str:

@@ -2,6 +2,8 @@
 
 Cluster ids from KMeans are arbitrary; names come from matching each centroid to the nearest prototype
 in z-space (one name per cluster, `linear_sum_assignment`), so reordering the clusters never renames them.
+The prototypes speak of all three axes; an institution that records fewer gets segments named only from the
+axes it has ("Weak results, often absent"), never "Disengaged" from grades alone.
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ PROTOTYPES: dict[str, tuple[float, float, float]] = {
     "At risk": (-1.0, -1.0, -1.0),
 }
 UNKNOWN_SEGMENT = "Unknown"
+# How a centroid's z-score on an axis reads, low / typical / high, when not every axis is recorded.
+AXIS_WORDS = {
+    "performance": ("weak results", "average results", "strong results"),
+    "engagement": ("disengaged", "moderately engaged", "engaged"),
+    "attendance": ("often absent", "attends most classes", "attends well"),
+}
+TYPICAL_Z = 0.35
 
 
 def segment_axes(frame: pd.DataFrame) -> pd.DataFrame:
@@ -41,8 +50,11 @@ def segment_axes(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def name_clusters(centroids: np.ndarray, axes: list[str] | tuple[str, ...] = AXES) -> list[str]:
-    """Name each centroid (rows, in z-space over `axes`) after its assigned prototype."""
+    """Name each centroid (rows, in z-space over `axes`): after its assigned prototype when every axis is
+    recorded, else from its level on each recorded axis."""
     centroids = np.asarray(centroids, dtype=np.float64)
+    if set(axes) != set(AXES):
+        return _described(centroids, list(axes))
     names = list(PROTOTYPES)
     columns = [AXES.index(a) for a in axes]
     prototypes = np.array([PROTOTYPES[n] for n in names])[:, columns]
@@ -52,6 +64,19 @@ def name_clusters(centroids: np.ndarray, axes: list[str] | tuple[str, ...] = AXE
     for r, c in zip(rows, cols, strict=True):
         assigned[r] = names[c]
     return assigned
+
+
+def _described(centroids: np.ndarray, axes: list[str]) -> list[str]:
+    names = []
+    for centroid in centroids:
+        words = [
+            AXIS_WORDS[axis][0 if z < -TYPICAL_Z else 2 if z > TYPICAL_Z else 1]
+            for axis, z in zip(axes, centroid, strict=True)
+        ]
+        name = ", ".join(words)
+        name = name[0].upper() + name[1:]
+        names.append(name if name not in names else f"{name} ({len(names) + 1})")
+    return names
 
 
 class Segmenter:
@@ -75,7 +100,8 @@ class Segmenter:
         z = np.nan_to_num((values - self.mean_) / self.std_)
         if len(z) > self.max_rows:
             z = z[np.random.default_rng(self.seed).choice(len(z), self.max_rows, replace=False)]
-        k = min(self.n_clusters, len(np.unique(z, axis=0)))
+        wanted = self.n_clusters if len(usable) > 1 else min(self.n_clusters, 3)  # one axis: low / typical / high
+        k = min(wanted, len(np.unique(z, axis=0)))
         self.kmeans_ = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.seed).fit(z)
         self.names_ = name_clusters(self.kmeans_.cluster_centers_, usable)
         return self
@@ -88,7 +114,10 @@ class Segmenter:
         for j, axis in enumerate(self.axes_):
             if axis in axes.columns:
                 z[:, j] = (axes[axis].to_numpy(dtype=np.float64) - self.mean_[j]) / self.std_[j]
-        labels = self.kmeans_.predict(np.nan_to_num(z))
+        # Nearest centroid, as KMeans.predict, without its OpenMP thread pool: on 2 cores that pool's spin-wait
+        # stalls the next LightGBM call of the same process by milliseconds (one-record scoring).
+        centres = self.kmeans_.cluster_centers_
+        labels = ((np.nan_to_num(z)[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
         return np.asarray(self.names_, dtype=object)[labels]
 
     def summary(self) -> dict:

@@ -6,6 +6,7 @@ read of indexed rows, never a model run.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -28,29 +29,31 @@ from core.models.academic import INTERVENTION_ACTIONS
 from core.view_cache import cached
 from ml import registry
 from ml.at_risk.recommend import DEFAULT_RULES, validate_rules
+from ml.at_risk.withdrawals import active_at
+from ml.data.academic_fields import SIGNALS, STUDENT_FIELDS
 from ml.data.academic_sql import join_student_course_term, load_records, term_order, term_positions
 from ml.task import Progress
 
 BATCH = 5000
+SIGNAL_NAMES = tuple(s.name for s in SIGNALS)
 GRID_LIMIT = 2000  # rows sent to the browser for "all courses"; the CSV export has them all
 
 
 def publish_predictions(version: ModelVersion, model: Any, progress: Progress) -> int:
     """Score the current term at every checkpoint with `version` and store the rows in one transaction (readers
     see the old rows until it commits); returns rows written."""
-    term = current_term()
-    current = load_records(terms=[term.code]) if term else pd.DataFrame({"passed": []})
-    current = current[current["passed"].isna()]
+    current = current_records()
     session.execute(delete(RiskPrediction).where(RiskPrediction.model_version_id == version.id))
     rules = effective_rules(model.rules)
     checkpoints = model.checkpoints if not current.empty else []
     written = 0
     for done, checkpoint in enumerate(checkpoints):
-        progress(int(100 * done / len(checkpoints)), f"scoring {len(current):,} enrollments at {checkpoint}")
-        scored = model.predict(current.drop(columns="enrollment_id"), checkpoint, rules=rules)
+        enrolled = active_at(current, model.checkpoint_models[checkpoint].week)  # not those who had withdrawn
+        progress(int(100 * done / len(checkpoints)), f"scoring {len(enrolled):,} enrollments at {checkpoint}")
+        scored = model.predict(enrolled.drop(columns="enrollment_id"), checkpoint, rules=rules)
         rows = pd.DataFrame(
             {
-                "enrollment_id": current["enrollment_id"].astype(int).to_numpy(),
+                "enrollment_id": enrolled["enrollment_id"].astype(int).to_numpy(),
                 "model_version_id": version.id,
                 "checkpoint": checkpoint,
                 "probability": scored["probability"].astype(float).round(4).to_numpy(),
@@ -67,10 +70,18 @@ def publish_predictions(version: ModelVersion, model: Any, progress: Progress) -
     session.commit()
     analyze(["risk_predictions"])  # fresh statistics, or SQLite walks a whole term instead of the index
     progress(95, "counting the lists")
+    term = current_term()
     for checkpoint in model.checkpoints if term else []:  # the web's first "all courses" view is then instant
         summary(version.id, term.code, checkpoint)
     pass_rate_trend()
     return written
+
+
+def current_records() -> pd.DataFrame:
+    """The current term's records whose outcome is not known yet (withdrawals included: see `active_at`)."""
+    term = current_term()
+    current = load_records(terms=[term.code]) if term else pd.DataFrame({"passed": []})
+    return current[current["passed"].isna()]
 
 
 def prune_predictions(keep_version_ids: set[int]) -> int:
@@ -135,7 +146,8 @@ def predictions(
 
 
 def summary(version_id: int, term_code: str, checkpoint: str, course_code: str | None = None) -> dict:
-    """Counts over every stored prediction of the selection: students, per band, per segment, a histogram.
+    """Counts over every stored prediction of the selection: enrollments and distinct students (in all and at
+    risk), per band, per segment, a histogram.
 
     Counting a whole term at 30,000 students takes a few hundred milliseconds, so the counts are computed at
     publish time and cached under the model's sha256 and the data version: the stored predictions (whose band
@@ -158,16 +170,78 @@ def _count(version_id: int, term_code: str, checkpoint: str, course_code: str | 
     )
     if course_code:
         base = base.join(c, c.c.id == e.c.course_id).where(c.c.code == course_code)
+    students = (
+        select(
+            func.count(func.distinct(e.c.student_id)).label("students"),
+            func.count(func.distinct(case((p.c.risk_band == "high", e.c.student_id)))).label("students_high"),
+        )
+        .select_from(p)
+        .join(e, e.c.id == p.c.enrollment_id)
+        .join(t, t.c.id == e.c.term_id)
+        .where(p.c.model_version_id == version_id, p.c.checkpoint == checkpoint, t.c.code == term_code)
+    )
+    if course_code:
+        students = students.join(c, c.c.id == e.c.course_id).where(c.c.code == course_code)
     with engine().connect() as conn:
         frame = pd.read_sql(base, conn)
+        distinct = conn.execute(students).one()
     histogram = frame.groupby("bucket")["n"].sum().reindex(range(21), fill_value=0)
     histogram.iloc[19] += histogram.iloc[20]  # probability 1.0 belongs to the last bin
     return {
-        "students": int(frame["n"].sum()),
+        "enrollments": int(frame["n"].sum()),
+        "students": int(distinct.students),
+        "students_high": int(distinct.students_high),
         "bands": {band: int(n) for band, n in frame.groupby("risk_band")["n"].sum().items()},
         "segments": {segment: int(n) for segment, n in frame.groupby("segment")["n"].sum().items()},
         "histogram": [int(n) for n in histogram.iloc[:20]],
     }
+
+
+def terms_with_predictions(version_id: int) -> list[str]:
+    """The terms the version has stored predictions for, newest first."""
+    query = (
+        select(Term.code)
+        .join(Enrollment, Enrollment.term_id == Term.id)
+        .join(RiskPrediction, RiskPrediction.enrollment_id == Enrollment.id)
+        .where(RiskPrediction.model_version_id == version_id)
+        .distinct()
+    )
+    order = term_positions()
+    return sorted(session.scalars(query), key=lambda code: order.get(code, -1), reverse=True)
+
+
+def current_week(term: Term, today: date | None = None) -> int | None:
+    """The week of the term `today` falls in (1 = the first week), or None when the term has no start date."""
+    if term.start_date is None:
+        return None
+    return max(1, ((today or date.today()) - term.start_date).days // 7 + 1)
+
+
+def default_checkpoint(checkpoints: dict[str, int], term: Term, today: date | None = None) -> str:
+    """The latest checkpoint the current week has reached (the first one before it; the last without dates)."""
+    week = current_week(term, today)
+    if week is None:
+        return list(checkpoints)[-1]
+    reached = [name for name, at in checkpoints.items() if at <= week]
+    return reached[-1] if reached else next(iter(checkpoints))
+
+
+def current_term_notes(version: ModelVersion) -> dict:
+    """What the page must say about scoring the current term: the withdrawn students each checkpoint leaves out,
+    and the fields a checkpoint model reads that the current term has no value of (scored as typical)."""
+    key = f"at_risk:notes:{version.artifact_sha256}:{':'.join(map(str, _data_version()))}"
+    return cached(key, lambda: _notes(version))
+
+
+def _notes(version: ModelVersion) -> dict:
+    current = current_records()
+    checkpoints = version.params.get("checkpoints", {})
+    fields = {name: spec.get("fields", []) for name, spec in version.params.get("features", {}).items()}
+    notes: dict = {"withdrawn": {}, "missing": {}}
+    for name, week in checkpoints.items():
+        notes["withdrawn"][name] = len(current) - len(active_at(current, week))
+        notes["missing"][name] = [f for f in fields.get(name, []) if f in current and current[f].isna().all()]
+    return notes
 
 
 def pass_rate_trend(course_code: str | None = None) -> pd.DataFrame:
@@ -287,6 +361,44 @@ def production_model() -> tuple[registry.Loaded, dict[str, dict[str, str]]]:
     if loaded is None:
         raise LookupError("no at-risk model is in production yet")
     return loaded, effective_rules(loaded.model.rules)
+
+
+_scorers: dict[tuple, Any] = {}
+_records: dict[tuple, dict] = {}
+SCORING_FIELDS = ("student_id", "course_code", "term_code", "pass_mark", *SIGNAL_NAMES, *STUDENT_FIELDS)
+
+
+def scoring_record(enrollment_id: int) -> dict:
+    """A stored enrollment as a record for the fast scorer (its fields and dated extras), kept per process until
+    the data changes (the what-if form asks for it on every edit). LookupError when there is no such one."""
+    key = (enrollment_id, _data_version())
+    if key not in _records:
+        frame = load_records(enrollments=[enrollment_id], with_ids=False)
+        if frame.empty:
+            raise LookupError(f"no enrollment {enrollment_id}")
+        row = frame.iloc[0]
+        names = [*SCORING_FIELDS, *(c for c in frame.columns if c.startswith("x_"))]
+        if len(_records) > 1000:
+            _records.clear()
+        _records[key] = {n: (None if pd.isna(row[n]) else _native(row[n])) for n in names if n in frame.columns}
+    return dict(_records[key])
+
+
+def _native(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def production_scorer():
+    """The production model compiled for scoring a few records at once (`ml.at_risk.fast.FastScorer`), with the
+    rules in force; built once per process and version, rebuilt when the version or the rules change."""
+    from ml.at_risk.fast import FastScorer
+
+    loaded, rules = production_model()
+    key = (loaded.version.id, loaded.version.artifact_sha256, json.dumps(rules, sort_keys=True))
+    if key not in _scorers:
+        _scorers.clear()
+        _scorers[key] = FastScorer(loaded.model, rules)
+    return loaded.version, _scorers[key]
 
 
 def effective_rules(model_rules: dict | None = None) -> dict[str, dict[str, str]]:

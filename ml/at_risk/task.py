@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from core.models import ModelVersion
 from ml.at_risk.baselines import GATE_MARGIN
-from ml.data.academic_sql import load_records
+from ml.data.academic_sql import academic_calendar, known_weeks, load_records
 from ml.registry import JoblibFormat
 from ml.task import Progress, TrainResult
+
+
+@dataclass
+class AcademicTrainingData:
+    """Every stored record, the week each field is known from, and the institution's checkpoint weeks."""
+
+    records: pd.DataFrame
+    known_weeks: dict[str, int | None]
+    checkpoint_weeks: list[int]
 
 
 class AtRiskTask:
@@ -21,18 +31,22 @@ class AtRiskTask:
     artifact_format = JoblibFormat()
     published_tables = ("risk_predictions",)
 
-    def load_training_data(self) -> pd.DataFrame:
-        return load_records(with_ids=False)
+    def load_training_data(self) -> AcademicTrainingData:
+        return AcademicTrainingData(
+            load_records(with_ids=False), known_weeks(), academic_calendar()["checkpoint_weeks"]
+        )
 
-    def train(self, data: pd.DataFrame, progress: Progress) -> TrainResult:
+    def train(self, data: AcademicTrainingData, progress: Progress) -> TrainResult:
         from ml.at_risk.model import train
 
-        return train(data, progress=progress)
+        return train(
+            data.records, known_weeks=data.known_weeks, checkpoint_weeks=data.checkpoint_weeks, progress=progress
+        )
 
-    def evaluate(self, model: Any, data: pd.DataFrame) -> dict:
+    def evaluate(self, model: Any, data: AcademicTrainingData) -> dict:
         from ml.at_risk.model import evaluate
 
-        return evaluate(model, data)
+        return evaluate(model, data.records)
 
     def saw_evaluation_data(self, production: ModelVersion, candidate: ModelVersion) -> bool:
         """The saved model is refitted on every past term, its evaluation term included."""

@@ -23,6 +23,7 @@ from ml.data.academic_fields import (
     SIGNALS,
     STUDENT_FIELDS,
     TERM_WEEKS,
+    WITHDRAWAL_FIELDS,
 )
 
 SCALES: dict[str, dict[str, int]] = {
@@ -57,6 +58,7 @@ PROGRAMMES: dict[str, tuple[str, ...]] = {
 }
 HOME_COURSE_SHARE = 0.6
 MAX_PICKS = 8  # course draws per student-term before de-duplication (at most 5 are kept)
+WITHDRAWAL_SHARE = 0.25  # of the enrollments that disengage (about 3 % of all)
 
 
 @dataclass
@@ -84,6 +86,7 @@ class AcademicData:
             *STUDENT_FIELDS,
             *(s.name for s in SIGNALS),
             *OUTCOME_FIELDS,
+            *WITHDRAWAL_FIELDS,
         ]
         return out[columns].reset_index(drop=True)
 
@@ -114,12 +117,15 @@ def _terms(n_terms: int) -> pd.DataFrame:
         codes.append((year, half))
         year, half = (year, 1) if half == 2 else (year - 1, 2)
     codes.reverse()
+    start = pd.to_datetime([f"{y}-{'03' if h == 1 else '08'}-01" for y, h in codes])
     return pd.DataFrame(
         {
             "term_code": [f"{y}-{h}" for y, h in codes],
             "name": [f"{y} {'first' if h == 1 else 'second'} semester" for y, h in codes],
             "term_index": np.arange(n_terms, dtype="int64"),
-            "start_date": pd.to_datetime([f"{y}-{'03' if h == 1 else '08'}-01" for y, h in codes]),
+            "start_date": start,
+            "end_date": start + pd.Timedelta(weeks=TERM_WEEKS) - pd.Timedelta(days=3),
+            "weeks": TERM_WEEKS,
             "is_current": np.arange(n_terms) == n_terms - 1,
         }
     )
@@ -163,6 +169,7 @@ def _students(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, np.ndarra
     programme = programmes[rng.choice(len(programmes), size=n, p=[0.22, 0.16, 0.2, 0.18, 0.12, 0.12])]
     prior_gpa = np.round(np.clip(4 / (1 + np.exp(-(0.6 + 0.9 * ability + rng.normal(0, 0.5, n)))), 0, 4), 2)
     prior_gpa[rng.random(n) < 0.06] = np.nan
+    prior_failures = np.minimum(rng.poisson(np.exp(-1.3 - 0.9 * ability)), 6).astype(float)
     students = pd.DataFrame(
         {
             "student_id": pd.Series([f"S{i:06d}" for i in range(1, n + 1)], dtype="str"),
@@ -170,6 +177,7 @@ def _students(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, np.ndarra
             "sex": pd.Series(sex, dtype="str"),
             "programme": pd.Series(programme, dtype="str"),
             "prior_gpa": prior_gpa,
+            "prior_failures": prior_failures,
         }
     )
     return students, ability, motivation
@@ -283,10 +291,20 @@ def _enrollments(
         signals[name] = values
 
     current = terms["is_current"].to_numpy()[t]
+    # Some who disengage withdraw a few weeks later: nothing is recorded after that week.
+    withdrawal_week = np.where(
+        disengages & (rng.random(n) < WITHDRAWAL_SHARE), onset + rng.integers(1, 4, n), TERM_WEEKS + 1
+    ).astype(float)
+    withdrawal_week[current & (withdrawal_week > CURRENT_WEEK)] = TERM_WEEKS + 1  # not yet, this term
+    withdrawn = withdrawal_week <= TERM_WEEKS
+    for sig in SIGNALS:
+        if sig.name in signals:
+            signals[sig.name][withdrawn & (withdrawal_week <= sig.known_at_week)] = np.nan
     pass_mark = courses["pass_mark"].to_numpy()[c]
-    final_grade = np.where(current, np.nan, final_grade)
+    final_grade = np.where(current | withdrawn, np.nan, final_grade)
     passed = pd.array(final_grade >= pass_mark, dtype="boolean")
-    passed[current] = pd.NA
+    passed[withdrawn] = False
+    passed[current] = pd.NA  # the current term's outcome is not known yet, withdrawals included
 
     frame = pd.DataFrame(
         {
@@ -299,6 +317,9 @@ def _enrollments(
         frame[sig.name] = signals.get(sig.name, np.full(n, np.nan))
     frame["final_grade"] = final_grade
     frame["passed"] = passed
+    frame["withdrawn"] = withdrawn
+    frame["withdrawal_week"] = np.where(withdrawn, withdrawal_week, np.nan)
+    weekly[withdrawn[:, None] & (weeks[None, :] >= withdrawal_week[:, None])] = np.nan
     frame["attendance_weekly"] = _weekly_lists(weekly, current)
     return frame
 

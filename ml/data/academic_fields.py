@@ -34,7 +34,7 @@ SIGNALS: tuple[Signal, ...] = (
     Signal("lms_minutes_w8", "LMS time (weeks 1-8)", 8, "minutes"),
     Signal("lms_logins_w8", "LMS logins (weeks 1-8)", 8, "count"),
     Signal("assignment_2", "assignment 2", 8, "score"),
-    Signal("absences", "absences", 8, "count"),
+    Signal("absences", "absences (weeks 1-8)", 8, "count"),
     Signal("grade_p1", "first-period grade", 8, "score"),
     Signal("quiz_3", "quiz 3", 9, "score"),
     Signal("midterm", "midterm", 9, "score"),
@@ -43,13 +43,22 @@ SIGNALS: tuple[Signal, ...] = (
 SIGNALS_BY_NAME = {s.name: s for s in SIGNALS}
 SCORE_SIGNALS = tuple(s.name for s in SIGNALS if s.unit == "score")
 
-# Who the student is: known before the term starts.
-STUDENT_FIELDS: tuple[str, ...] = ("age", "sex", "programme", "prior_gpa")
+# Who the student is: known before the term starts (used at every checkpoint).
+STUDENT_FIELDS: tuple[str, ...] = ("age", "sex", "programme", "prior_gpa", "prior_failures")
 
 # Keys of a record. `student_id` is the institution's own identifier (text).
 KEY_FIELDS: tuple[str, ...] = ("student_id", "course_code", "term_code")
 
-# Outcome, known once the term closes: final grade (0-100) and passed (True/False).
+# Outcome, known once the term closes: final grade (0-100) and passed (True/False; a withdrawal is not a pass).
 OUTCOME_FIELDS: tuple[str, ...] = ("final_grade", "passed")
+# A student who withdrew, and from which week (at risk at checkpoints before it, left out after it).
+WITHDRAWAL_FIELDS: tuple[str, ...] = ("withdrawn", "withdrawal_week")
+# Per term and per course, when the file carries them: the calendar, and the course's pass mark.
+TERM_FIELDS: tuple[str, ...] = ("term_start", "term_end", "term_weeks")
+COURSE_FIELDS: tuple[str, ...] = ("pass_mark",)
 
 DEFAULT_PASS_MARK = 50.0
+# The institution's calendar unless an admin sets another (Setting "academic_calendar") or a term its own.
+DEFAULT_CHECKPOINT_WEEKS: tuple[int, ...] = (4, 8, 9)
+# Known before the term starts (week 0), and known only once the term is over (never an early-warning signal).
+BEFORE_TERM, END_OF_TERM = 0, 99

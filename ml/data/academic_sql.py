@@ -7,6 +7,7 @@ transaction, so an import either lands whole or not at all.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 import numpy as np
@@ -14,9 +15,16 @@ import pandas as pd
 from sqlalchemy import Select, func, insert, select, update
 
 from core.db import engine, session, transaction
-from core.models import Course, Enrollment, ImportBatch, Student, Term
+from core.models import Course, Enrollment, ImportBatch, RecordField, Setting, Student, Term
 from ml.data.academic import AcademicData
-from ml.data.academic_fields import DEFAULT_PASS_MARK, SIGNALS, STUDENT_FIELDS
+from ml.data.academic_fields import (
+    BEFORE_TERM,
+    DEFAULT_CHECKPOINT_WEEKS,
+    DEFAULT_PASS_MARK,
+    SIGNALS,
+    STUDENT_FIELDS,
+    TERM_WEEKS,
+)
 
 SIGNAL_NAMES = [s.name for s in SIGNALS]
 CHUNK = 5000
@@ -29,7 +37,8 @@ def save_reference(
 ) -> None:
     """Insert terms (term_code, name, start_date, is_current), courses and students not stored yet."""
     if terms is not None:
-        _insert_missing(Term, "code", terms.rename(columns={"term_code": "code"}), ["name", "start_date", "is_current"])
+        columns = ["name", "start_date", "end_date", "weeks", "is_current"]
+        _insert_missing(Term, "code", terms.rename(columns={"term_code": "code"}), columns)
     if courses is not None:
         _insert_missing(
             Course, "code", courses.rename(columns={"course_code": "code"}), ["name", "department", "pass_mark"]
@@ -61,6 +70,8 @@ def save_records(records: pd.DataFrame, *, import_batch_id: int | None = None) -
         ],
     )
     _update_student_fields(records)
+    _update_calendar(records)
+    _update_pass_marks(records)
     ids = _ids(records)
     frame = pd.DataFrame(
         {
@@ -69,16 +80,19 @@ def save_records(records: pd.DataFrame, *, import_batch_id: int | None = None) -
             "term_id": ids["term"],
             **{name: _floats(records, name) for name in SIGNAL_NAMES},
             "final_grade": _floats(records, "final_grade"),
+            "withdrawal_week": _floats(records, "withdrawal_week"),
         }
     )
     rows = frame.replace({np.nan: None}).to_dict("records")
     extras = _extras(records)
     weekly = records["attendance_weekly"].tolist() if "attendance_weekly" in records else [None] * len(records)
     passed = records["passed"].tolist() if "passed" in records else [None] * len(records)
-    for row, extra, weeks, outcome in zip(rows, extras, weekly, passed, strict=True):
+    withdrawn = records["withdrawn"].fillna(False).astype(bool).tolist() if "withdrawn" in records else None
+    for i, (row, extra, weeks, outcome) in enumerate(zip(rows, extras, weekly, passed, strict=True)):
         row["extra"] = extra
         row["attendance_weekly"] = _weekly(weeks)
         row["passed"] = None if outcome is None or pd.isna(outcome) else bool(outcome)
+        row["withdrawn"] = bool(withdrawn[i]) if withdrawn is not None else row["withdrawal_week"] is not None
         row["import_batch_id"] = import_batch_id
     existing = _existing_enrollments(set(frame["term_id"].unique().tolist()))
     inserts, updates = [], []
@@ -95,8 +109,17 @@ def save_records(records: pd.DataFrame, *, import_batch_id: int | None = None) -
     return len(rows)
 
 
-def store_import(records: pd.DataFrame, *, filename: str, mapping: dict, uploaded_by: str, n_rows: int) -> ImportBatch:
-    """Save the valid rows of one uploaded file and its ImportBatch row in one transaction."""
+def store_import(
+    records: pd.DataFrame,
+    *,
+    filename: str,
+    mapping: dict,
+    uploaded_by: str,
+    n_rows: int,
+    known_weeks: dict[str, int | None] | None = None,
+) -> ImportBatch:
+    """Save the valid rows of one uploaded file, its ImportBatch row and the weeks from which its fields are known,
+    in one transaction."""
     batch = ImportBatch(
         kind="academic",
         filename=filename[:255],
@@ -110,8 +133,35 @@ def store_import(records: pd.DataFrame, *, filename: str, mapping: dict, uploade
         session.add(batch)
         session.flush()
         save_records(records.drop(columns=["source_row"], errors="ignore"), import_batch_id=batch.id)
+        declare_weeks(known_weeks or {}, declared_by=uploaded_by)
         mark_current_term()
     return batch
+
+
+def declare_weeks(weeks: dict[str, int | None], *, declared_by: str) -> None:
+    """Record the institution's week of each field that differs from Aula's default, and of each extra column
+    (None: kept, but not used by the model until a week is declared). Does not commit."""
+    stored = {row.name: row for row in session.scalars(select(RecordField))}
+    defaults = default_weeks()
+    for name, week in weeks.items():
+        if not name.startswith("x_") and week == defaults.get(name):
+            if name in stored:
+                session.delete(stored[name])
+            continue
+        row = stored.get(name) or RecordField(name=name)
+        row.known_at_week, row.declared_by = week, declared_by
+        session.add(row)
+
+
+def default_weeks() -> dict[str, int]:
+    """Aula's own: each signal from its window's end, who the student is from before the term."""
+    return {s.name: s.known_at_week for s in SIGNALS} | dict.fromkeys(STUDENT_FIELDS, BEFORE_TERM)
+
+
+def known_weeks() -> dict[str, int | None]:
+    """The week from which each field is known here: Aula's defaults with the institution's declarations on top
+    (an extra column is known only once declared)."""
+    return default_weeks() | RecordField.weeks()
 
 
 def mark_current_term() -> None:
@@ -140,6 +190,8 @@ def load_records(
         *[e.c[name] for name in SIGNAL_NAMES],
         e.c.final_grade,
         e.c.passed,
+        e.c.withdrawn,
+        e.c.withdrawal_week,
         e.c.extra,
     )
     query = join_student_course_term(query)
@@ -154,7 +206,8 @@ def load_records(
     frame["is_current"] = frame["term_code"].isin(current)
     frame["pass_mark"] = frame["pass_mark"].fillna(DEFAULT_PASS_MARK).astype(float)
     frame["passed"] = frame["passed"].astype("boolean")
-    for name in [*SIGNAL_NAMES, "final_grade", "age", "prior_gpa"]:
+    frame["withdrawn"] = frame["withdrawn"].fillna(False).astype(bool)
+    for name in [*SIGNAL_NAMES, "final_grade", "withdrawal_week", "age", "prior_gpa", "prior_failures"]:
         frame[name] = frame[name].astype(float)
     frame = _expand_extras(frame)
     if not with_ids:
@@ -169,10 +222,10 @@ def join_student_course_term(query: Select) -> Select:
 
 
 def term_order() -> list[str]:
-    """Term codes oldest first: by start date, else by the year and part read from the code."""
+    """Term codes oldest first: by start date, else by the date the code stands for (`term_start_from_code`)."""
     return [
         term.code
-        for term in sorted(Term.ordered(), key=lambda term: (term.start_date or _date_from_code(term.code), term.code))
+        for term in sorted(Term.ordered(), key=lambda t: (t.start_date or term_start_from_code(t.code), t.code))
     ]
 
 
@@ -181,11 +234,30 @@ def term_positions() -> dict[str, int]:
     return {code: i for i, code in enumerate(term_order())}
 
 
-def _date_from_code(code: str) -> date:
-    match = re.search(r"(19|20)\d\d", code)
-    year = int(match.group(0)) if match else 1900
-    part = re.search(r"[-/.](\d)\b", code)
-    return date(year, 7 if part and part.group(1) == "2" else 1, 1)
+# Month a term starting in that season starts, as Northern and Southern calendars both write them.
+_SEASONS = {
+    "spring": 2, "primavera": 2, "summer": 6, "verao": 6, "fall": 9, "autumn": 9, "outono": 9,
+    "winter": 1, "inverno": 1,
+}  # fmt: skip
+_PART_MONTH = {1: 2, 2: 8, 3: 11}  # first, second, third part of a year (semester or term number)
+
+
+def term_start_from_code(code: str) -> date:
+    """When a term probably starts, read from its code: "2024-1", "2024.2", "2024/2", "Fall 2024", "Spring 2025",
+    "1º semestre 2024", "S2 2024", "2024 T3". Codes say where a term falls in the year, so "Fall 2024" comes
+    after "Spring 2024" and before "Spring 2025", whatever their alphabetical order. Unknown codes: 1900."""
+    text = unicodedata.normalize("NFKD", code.lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    year_match = re.search(r"(?<!\d)(19|20)\d\d(?!\d)", text)
+    if not year_match:
+        return date(1900, 1, 1)
+    year = int(year_match.group(0))
+    season = next((month for word, month in _SEASONS.items() if re.search(rf"\b{word}\b", text)), None)
+    if season is not None:
+        return date(year, season, 1)
+    rest = text[: year_match.start()] + " " + text[year_match.end() :]
+    part = re.search(r"(?<![\d])([123])(?![\d])", rest)
+    return date(year, _PART_MONTH[int(part.group(1))] if part else 1, 1)
 
 
 def _insert_missing(model, key: str, frame: pd.DataFrame, columns: list[str]) -> None:
@@ -216,6 +288,38 @@ def _update_student_fields(records: pd.DataFrame) -> None:
             updates.append({"id": id_by_external[str(external_id)], **row})
     for start in range(0, len(updates), CHUNK):
         session.execute(update(Student), updates[start : start + CHUNK])
+
+
+def _update_calendar(records: pd.DataFrame) -> None:
+    """Term dates and lengths from the file, when it carries them (the first value given per term)."""
+    columns = {"term_start": "start_date", "term_end": "end_date", "term_weeks": "weeks"}
+    present = [c for c in columns if c in records and records[c].notna().any()]
+    if not present:
+        return
+    per_term = records.groupby("term_code")[present].first()
+    id_by_code = dict(session.execute(select(Term.code, Term.id)).all())
+    updates = []
+    for code, values in per_term.iterrows():
+        row = {columns[c]: _calendar_value(values[c], columns[c]) for c in present if pd.notna(values[c])}
+        if row:
+            updates.append({"id": id_by_code[str(code)], **row})
+    for start in range(0, len(updates), CHUNK):
+        session.execute(update(Term), updates[start : start + CHUNK])
+
+
+def _update_pass_marks(records: pd.DataFrame) -> None:
+    """A course's pass mark from the file's pass-mark column (the last value given per course)."""
+    if "pass_mark" not in records or records["pass_mark"].isna().all():
+        return
+    marks = records.dropna(subset=["pass_mark"]).groupby("course_code")["pass_mark"].last()
+    id_by_code = dict(session.execute(select(Course.code, Course.id)).all())
+    updates = [{"id": id_by_code[str(code)], "pass_mark": float(mark)} for code, mark in marks.items()]
+    for start in range(0, len(updates), CHUNK):
+        session.execute(update(Course), updates[start : start + CHUNK])
+
+
+def _calendar_value(value, column: str):
+    return int(value) if column == "weeks" else pd.Timestamp(value).date()
 
 
 def _ids(records: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -290,3 +394,28 @@ class AcademicSeeder:
 
 
 SEEDER = AcademicSeeder()
+
+
+CALENDAR_KEY = "academic_calendar"
+
+
+def academic_calendar() -> dict:
+    """The institution's calendar: term length in weeks and the checkpoint weeks (an admin may change both;
+    a term may carry its own)."""
+    stored = Setting.get(CALENDAR_KEY) or {}
+    return {
+        "term_weeks": int(stored.get("term_weeks", TERM_WEEKS)),
+        "checkpoint_weeks": [int(w) for w in stored.get("checkpoint_weeks", DEFAULT_CHECKPOINT_WEEKS)],
+    }
+
+
+def save_calendar(term_weeks: int, checkpoint_weeks: list[int], updated_by: str) -> dict:
+    """Store the calendar after checking it: checkpoints are distinct weeks inside the term."""
+    weeks = sorted({int(w) for w in checkpoint_weeks})
+    if not 1 <= int(term_weeks) <= 60:
+        raise ValueError("a term lasts from 1 to 60 weeks")
+    if not weeks or weeks[0] < 1 or weeks[-1] > int(term_weeks):
+        raise ValueError(f"checkpoint weeks must be between 1 and the term's {term_weeks} weeks")
+    Setting.put(CALENDAR_KEY, {"term_weeks": int(term_weeks), "checkpoint_weeks": weeks}, updated_by)
+    session.commit()
+    return academic_calendar()

@@ -28,7 +28,12 @@ import pyarrow.compute as pc
 
 MAX_ERRORS = 1_000
 MAPPING_VERSION = 2
-KINDS = ("id", "text", "number", "category", "boolean", "date")
+KINDS = ("id", "text", "number", "category", "boolean", "choice", "date")
+# A scalable field whose values all stay at or below one of these, under a declared maximum at least
+# SCALE_HINT_FACTOR times larger, probably uses that smaller scale: the import warns before storing.
+SMALLER_SCALES = (1.0, 4.0, 5.0, 10.0, 20.0)
+SCALE_HINT_FACTOR = 4.0
+SCALE_HINT_MIN_VALUES = 5
 
 
 class MappingError(ValueError):
@@ -44,7 +49,8 @@ class Field:
     """One field a schema imports.
 
     - ``kind``: "id" (text key), "text", "number", "category" (text normalised through ``codes``), "boolean"
-      (``true_values`` / ``false_values``, plus the mapping's own), "date".
+      (``true_values`` / ``false_values``), "choice" (one of the codes of ``choices``, each with its spellings),
+      "date". The mapping may add spellings to a boolean or choice field (``ColumnMapping.values``).
     - numbers: ``minimum``/``maximum`` bound the stored value; a scalable field (``scale`` set) stores 0..scale
       and accepts source values 0..declared maximum (``default_max``, else ``scale``, unless the mapping
       declares another), rescaled onto 0..scale.
@@ -69,6 +75,7 @@ class Field:
     codes: Mapping[str, str] = field(default_factory=dict)
     true_values: frozenset[str] = frozenset()
     false_values: frozenset[str] = frozenset()
+    choices: Mapping[str, frozenset[str]] = field(default_factory=dict)
     maximum_hint: str = ""  # how to say the maximum in a message, e.g. "168 hours (a whole week)"
 
     def __post_init__(self) -> None:
@@ -78,6 +85,13 @@ class Field:
     @property
     def scalable(self) -> bool:
         return self.scale is not None
+
+    @property
+    def vocabulary(self) -> dict[str, frozenset[str]]:
+        """Code -> spellings of a boolean ("true"/"false") or choice field."""
+        if self.kind == "boolean":
+            return {"true": self.true_values, "false": self.false_values}
+        return dict(self.choices)
 
     def declared_max(self, mapping: ColumnMapping) -> float | None:
         if not self.scalable:
@@ -109,6 +123,7 @@ class FieldSchema:
     unique_label: str = ""  # "same student, course and term"
     check: Callable[[ColumnMapping], list[str]] | None = None
     derive: Callable[[dict[str, object], ColumnMapping, int], None] | None = None
+    warn: Callable[[dict[str, object], ColumnMapping], list[str]] | None = None
 
     def __post_init__(self) -> None:
         _check_spellings(self)
@@ -150,6 +165,7 @@ class ImportResult:
     n_rows: int
     n_invalid_rows: int
     n_errors: int
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def n_valid_rows(self) -> int:
@@ -168,9 +184,11 @@ class ColumnMapping:
     - ``fields``: source column -> field name.
     - ``extra``: source columns kept as ``x_<slug>`` fields (numbers when every value is one).
     - ``scales``: the source's maximum per scalable field (default: the field's own).
-    - ``values``: extra vocabulary per boolean field, {"passed": {"true": [...], "false": [...]}}; compared
-      without case or accents.
+    - ``values``: extra spellings per boolean or choice field, {"passed": {"pass": ["Distinction"], ...}};
+      compared without case or accents.
     - ``options``: the schema's options (e.g. default_term, pass_mark).
+    - ``weeks``: the week of the term from which a mapped field (by field name) or an extra column (by its
+      source name) is known, where it differs from the field's own ``known_at_week``; None = not known when.
     """
 
     kind: str
@@ -179,6 +197,7 @@ class ColumnMapping:
     scales: dict[str, float] = field(default_factory=dict)
     values: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     options: dict[str, object] = field(default_factory=dict)
+    weeks: dict[str, int | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict; ``from_dict`` reads it back."""
@@ -190,6 +209,7 @@ class ColumnMapping:
             "scales": {name: float(value) for name, value in self.scales.items()},
             "values": {name: {k: list(v) for k, v in vocab.items()} for name, vocab in self.values.items()},
             "options": dict(self.options),
+            "weeks": dict(self.weeks),
         }
 
     @classmethod
@@ -197,7 +217,7 @@ class ColumnMapping:
         """Rebuild a mapping saved with ``to_dict``; raises MappingError when it is malformed."""
         if not isinstance(data, Mapping):
             raise MappingError(["A saved mapping must be a JSON object."])
-        known = {"version", "kind", "fields", "extra", "scales", "values", "options"}
+        known = {"version", "kind", "fields", "extra", "scales", "values", "options", "weeks"}
         problems = [f"Unknown key '{key}' in the saved mapping." for key in data if key not in known]
         if data.get("version", MAPPING_VERSION) != MAPPING_VERSION:
             problems.append(f"Saved mapping version {data['version']!r} is not supported.")
@@ -216,6 +236,9 @@ class ColumnMapping:
             problems.append('\'values\' must map field names to {"true": [...], "false": [...]}.')
         if not isinstance(data.get("options", {}), Mapping):
             problems.append("'options' must be an object.")
+        weeks = data.get("weeks", {})
+        if not (isinstance(weeks, Mapping) and all(w is None or _is_week(w) for w in weeks.values())):
+            problems.append("'weeks' must map fields or columns to a week number (0 = before the term) or null.")
         if problems:
             raise MappingError(problems)
         return cls(
@@ -225,6 +248,7 @@ class ColumnMapping:
             scales={name: float(value) for name, value in scales.items()},
             values={name: {k: list(v) for k, v in vocab.items()} for name, vocab in values.items()},
             options=dict(data.get("options", {})),
+            weeks={name: (None if w is None else int(w)) for name, w in weeks.items()},
         )
 
 
@@ -326,6 +350,11 @@ def check_mapping(schema: FieldSchema, mapping: ColumnMapping, columns: Iterable
                 problems.append(f"Map a column to {f.name}{label}; every row needs one.")
     problems += _scale_problems(schema, mapping)
     problems += _vocabulary_problems(schema, mapping)
+    problems += [
+        f"A week is declared for '{name}', which is neither a mapped field nor an extra column."
+        for name in mapping.weeks
+        if name not in mapped and name not in mapping.extra
+    ]
     if schema.check is not None:
         problems += schema.check(mapping)
     if problems:
@@ -368,13 +397,19 @@ def _scale_problems(schema: FieldSchema, mapping: ColumnMapping) -> list[str]:
 def _vocabulary_problems(schema: FieldSchema, mapping: ColumnMapping) -> list[str]:
     problems = []
     for name, vocabulary in mapping.values.items():
-        if name not in schema.names or schema.field(name).kind != "boolean":
-            problems.append(f"Values can only be listed for yes/no fields, not for '{name}'.")
+        if name not in schema.names or schema.field(name).kind not in ("boolean", "choice"):
+            problems.append(f"Values can only be listed for yes/no or choice fields, not for '{name}'.")
             continue
-        both = {plain_text(v) for v in vocabulary.get("true", [])} & {
-            plain_text(v) for v in vocabulary.get("false", [])
-        }
-        problems += [f"'{value}' is listed both as a {name} yes and a no value." for value in sorted(both)]
+        codes = schema.field(name).vocabulary
+        problems += [
+            f"'{code}' is not a value of {name}; use {', '.join(codes)}." for code in vocabulary if code not in codes
+        ]
+        owner: dict[str, str] = {}
+        for code, spellings in vocabulary.items():
+            for spelling in spellings:
+                first = owner.setdefault(plain_text(spelling), code)
+                if first != code:
+                    problems.append(f"'{spelling}' is listed both as {first} and as {code} for {name}.")
     return problems
 
 
@@ -406,8 +441,12 @@ def apply_mapping(
         if column is None:
             if isinstance(default, str) and default.strip():
                 values[f.name] = pd.Series([default.strip()] * n_rows, dtype="str")
+            elif _is_number(default):
+                values[f.name] = np.full(n_rows, float(default))
             continue
         values[f.name] = _parse(f, frame[column], column, mapping, problems, default)
+        if f.kind == "number" and _is_number(default):  # a blank cell takes the default (on the stored scale)
+            values[f.name] = np.where(np.isnan(values[f.name]), float(default), values[f.name])
     if schema.unique_keys and all(k in values for k in schema.unique_keys):
         key_column = source_of.get(schema.unique_keys[0], schema.unique_keys[0])
         problems.add_duplicates(values, schema.unique_keys, key_column, source_rows, schema.unique_label)
@@ -415,6 +454,9 @@ def apply_mapping(
         schema.derive(values, mapping, n_rows)
     for name, column in zip(extra_names(mapping.extra), mapping.extra, strict=True):
         values[name] = _extra_values(frame[column])
+    warnings = _scale_warnings(schema, values, mapping, source_of)
+    if schema.warn is not None:
+        warnings += schema.warn(values, mapping)
 
     order = [name for name in schema.names if name in values] + [n for n in values if n.startswith("x_")]
     records = pd.DataFrame({name: _as_series(values[name]) for name in order})
@@ -427,7 +469,45 @@ def apply_mapping(
         n_rows=n_rows,
         n_invalid_rows=int(invalid.sum()),
         n_errors=problems.count(),
+        warnings=warnings,
     )
+
+
+def _scale_warnings(
+    schema: FieldSchema, values: dict[str, object], mapping: ColumnMapping, source_of: dict[str, str]
+) -> list[str]:
+    """A scalable field whose values all fit a much smaller scale than the declared one ("every grade <= 20
+    under out of 100") is probably on that scale: say so before anything is stored."""
+    warnings = []
+    for f in schema.fields:
+        if not f.scalable or f.name not in source_of or f.name not in values:
+            continue
+        declared = f.declared_max(mapping)
+        stored = np.asarray(values[f.name], dtype=np.float64)
+        raw = stored[~np.isnan(stored)] * declared / f.scale
+        if len(raw) < SCALE_HINT_MIN_VALUES or raw.max() <= 0:
+            continue
+        smaller = next((s for s in SMALLER_SCALES if raw.max() <= s and declared >= SCALE_HINT_FACTOR * s), None)
+        if smaller is not None:
+            warnings.append(
+                f"Every value of '{source_of[f.name]}' ({f.label or f.name}) is at most {smaller:g}, but the "
+                f"column is declared out of {declared:g}: if it is out of {smaller:g}, declare that maximum, "
+                "or the values will be read as very low."
+            )
+    return warnings
+
+
+def known_weeks(schema: FieldSchema, mapping: ColumnMapping) -> dict[str, int | None]:
+    """The week from which each imported field is known: the mapping's declaration, else the field's own;
+    extra columns under their ``x_*`` names (None until the mapping declares a week)."""
+    weeks = {
+        name: mapping.weeks.get(name, schema.field(name).known_at_week)
+        for name in mapping.fields.values()
+        if name in schema.names
+    }
+    for name, column in zip(extra_names(mapping.extra), mapping.extra, strict=True):
+        weeks[name] = mapping.weeks.get(column)
+    return weeks
 
 
 def _parse(
@@ -447,8 +527,11 @@ def _parse(
         return _numbers(f, text, column, mapping, problems)
     if f.kind == "category":
         return _categories(f, text)
-    if f.kind == "boolean":
-        return _booleans(f, text, column, mapping, problems)
+    if f.kind in ("boolean", "choice"):
+        codes = _choices(f, text, column, mapping, problems)
+        if f.kind == "choice":
+            return codes
+        return pd.array(codes.map({"true": True, "false": False}).to_numpy(dtype=object), dtype="boolean")
     return _dates(text, column, problems)
 
 
@@ -508,6 +591,109 @@ class Problems:
         ]
 
 
+# --- one record at a time (the JSON API) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordError:
+    """One problem in one field of one record of a JSON request (`record` counts from 0)."""
+
+    record: int
+    field: str
+    problem: str
+
+
+def validate_records(
+    schema: FieldSchema, records: Sequence[Mapping], mapping: ColumnMapping | None = None
+) -> tuple[list[dict], list[int], list[RecordError]]:
+    """The rules of `apply_mapping` for records given as field -> value (JSON), without pandas: a few records
+    validate in microseconds. Returns the valid records on the stored scales, their positions, and every
+    problem of the others. Extra `x_*` fields pass through as they are; other unknown fields are problems."""
+    mapping = mapping or ColumnMapping(schema.kind, {})
+    fields = {f.name: f for f in schema.fields}
+    valid, positions, errors = [], [], []
+    for index, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            errors.append(RecordError(index, "", "a record must be an object of field: value"))
+            continue
+        values, found = {}, []
+        for name, raw in record.items():
+            if name.startswith("x_"):
+                values[name] = raw
+            elif name not in fields:
+                found.append(RecordError(index, str(name), f"unknown field; known fields: {', '.join(fields)}"))
+            else:
+                value, problem = _record_value(fields[name], raw, mapping)
+                if problem:
+                    found.append(RecordError(index, name, problem))
+                values[name] = value
+        for f in schema.fields:
+            default = schema.option(f.default_option, mapping) if f.default_option else None
+            if values.get(f.name) is None and default is not None:
+                values[f.name] = default.strip() if isinstance(default, str) else float(default)
+            if f.required and values.get(f.name) is None:
+                found.append(RecordError(index, f.name, f"{f.label or f.name} is missing"))
+        if found:
+            errors.extend(found)
+        else:
+            valid.append(values)
+            positions.append(index)
+    return valid, positions, errors
+
+
+def _record_value(f: Field, raw: object, mapping: ColumnMapping) -> tuple[object, str | None]:
+    """One value onto the field's stored form: (value, None), or (None, the problem)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None, None
+    if f.kind in ("id", "text"):
+        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+            return None, f"'{raw}' is not a text"
+        return str(raw).strip(), None
+    if f.kind == "number":
+        return _record_number(f, raw, mapping)
+    text = str(raw).strip()
+    if f.kind == "category":
+        lookup = {plain_text(spelling): code for spelling, code in f.codes.items()}
+        return lookup.get(plain_text(text), text), None
+    if f.kind in ("boolean", "choice"):
+        if isinstance(raw, bool) and f.kind == "boolean":
+            return raw, None
+        spelled = {code: set(spellings) for code, spellings in f.vocabulary.items()}
+        for code, spellings in mapping.values.get(f.name, {}).items():
+            spelled.setdefault(code, set()).update(spellings)
+        code = _spelling_of(plain_text(text), {plain_text(s): c for c, ss in spelled.items() for s in ss})
+        if code is None:
+            return None, f"'{text}' is not a recognised {f.label or f.name}"
+        return ({"true": True, "false": False}[code] if f.kind == "boolean" else code), None
+    parsed = _dates(pd.Series([text]), f.name, Problems([f.name]))
+    if pd.isna(parsed.iloc[0]):
+        return None, f"'{text}' is not a date (write it as 2024-03-01 or 01/03/2024)"
+    return parsed.iloc[0], None
+
+
+def _record_number(f: Field, raw: object, mapping: ColumnMapping) -> tuple[float | None, str | None]:
+    if isinstance(raw, bool):
+        return None, f"'{raw}' is not a number"
+    if isinstance(raw, int | float):
+        number, text = float(raw), f"{raw:g}" if isinstance(raw, float) else str(raw)
+    elif isinstance(raw, str):
+        text = raw.strip()
+        try:
+            number = float(text.replace(" ", "").removesuffix("%").replace(",", "."))
+        except ValueError:
+            return None, f"'{text}' is not a number"
+    else:
+        return None, f"'{raw}' is not a number"
+    if not math.isfinite(number):
+        return None, f"'{text}' is not a number"
+    low, high, factor, low_text, high_text = _range_rule(f, mapping)
+    if number < low:
+        return None, f"{f.name} {text} is {low_text}"
+    if number > high:
+        return None, f"{f.name} {text} is above {high_text}"
+    return number * factor, None
+
+
 def cells_as_text(column: pd.Series) -> pd.Series:
     """Cells as stripped text with blanks missing, whatever dtype the frame came in with."""
     text = column.astype("str").str.strip()
@@ -524,6 +710,16 @@ def _numbers(f: Field, text: pd.Series, column: str, mapping: ColumnMapping, pro
     numbers, not_number = parse_numbers(text)
     raw = text.to_numpy(dtype=object)
     problems.add(not_number, column, lambda i: f"'{raw[i]}' is not a number")
+    low, high, factor, low_text, high_text = _range_rule(f, mapping)
+    with np.errstate(invalid="ignore"):
+        too_low, too_high = numbers < low, numbers > high
+    problems.add(too_low, column, lambda i: f"{column} {raw[i]} is {low_text}")
+    problems.add(too_high, column, lambda i: f"{column} {raw[i]} is above {high_text}")
+    return numbers * factor
+
+
+def _range_rule(f: Field, mapping: ColumnMapping) -> tuple[float, float, float, str, str]:
+    """(lowest and highest source value, factor onto the stored scale, how to say the lowest and the highest)."""
     declared = f.declared_max(mapping)
     if declared is not None:
         low, high, factor = 0.0, declared, f.scale / declared
@@ -532,12 +728,7 @@ def _numbers(f: Field, text: pd.Series, column: str, mapping: ColumnMapping, pro
     else:
         low, high, factor = f.minimum, f.maximum, 1.0
         high_text = f.maximum_hint or f"{f.maximum:g}"
-    with np.errstate(invalid="ignore"):
-        too_low, too_high = numbers < low, numbers > high
-    low_text = "negative" if low == 0 else f"below {low:g}"
-    problems.add(too_low, column, lambda i: f"{column} {raw[i]} is {low_text}")
-    problems.add(too_high, column, lambda i: f"{column} {raw[i]} is above {high_text}")
-    return numbers * factor
+    return low, high, factor, "negative" if low == 0 else f"below {low:g}", high_text
 
 
 def _default_maximum(f: Field) -> str:
@@ -577,36 +768,39 @@ def _categories(f: Field, text: pd.Series) -> pd.Series:
     return _take(normalised, codes, dtype="str")
 
 
-def _booleans(
-    f: Field, text: pd.Series, column: str, mapping: ColumnMapping, problems: Problems
-) -> pd.arrays.BooleanArray:
-    """True / False / NA (blank) from yes/no text; the value's first word counts ("Reprovado por falta")."""
-    extra = mapping.values.get(f.name, {})
-    verdicts = dict.fromkeys((plain_text(v) for v in f.true_values), True)
-    verdicts |= dict.fromkeys((plain_text(v) for v in f.false_values), False)
-    verdicts |= {plain_text(v): True for v in extra.get("true", [])}
-    verdicts |= {plain_text(v): False for v in extra.get("false", [])}
-    codes, uniques = pd.factorize(text)
-    parsed = [_verdict(plain_text(u), verdicts) for u in uniques]
-    unknown = np.array([p is None for p in parsed] + [False])[codes]  # code -1 (missing) is not unknown
+def _choices(f: Field, text: pd.Series, column: str, mapping: ColumnMapping, problems: Problems) -> pd.Series:
+    """The code of each cell (e.g. "pass", "fail", "withdrawn"; blank stays missing) from the field's spellings
+    and the mapping's own; the value's first word counts too ("Reprovado por falta" is a fail)."""
+    spelled = {code: set(spellings) for code, spellings in f.vocabulary.items()}
+    for code, spellings in mapping.values.get(f.name, {}).items():
+        spelled.setdefault(code, set()).update(spellings)
+    lookup = {plain_text(s): code for code, spellings in spelled.items() for s in spellings}
+    uniques_codes, uniques = pd.factorize(text)
+    parsed = [_spelling_of(plain_text(u), lookup) for u in uniques]
+    unknown = np.array([p is None for p in parsed] + [False])[uniques_codes]  # -1 (missing) is not unknown
     raw = text.to_numpy(dtype=object)
-    examples = ", ".join(sorted(f.true_values)[:3] + sorted(f.false_values)[:3])
+    examples = "; ".join(f"{code}: {', '.join(sorted(s)[:3])}" for code, s in f.vocabulary.items())
     problems.add(
         unknown,
         column,
         lambda i: (
-            f"'{raw[i]}' is not a recognised {f.label or f.name} (e.g. {examples}); add it to the mapping's "
-            f"values for {f.name}"
+            f"'{raw[i]}' is not a recognised {f.label or f.name} ({examples}); say what it means in the "
+            f"mapping's values for {f.name}"
         ),
     )
-    return pd.array(_take(parsed, codes, dtype=object).to_numpy(), dtype="boolean")
+    return _take(parsed, uniques_codes, dtype=object)
 
 
-def _verdict(value: str, verdicts: dict[str, bool]) -> bool | None:
-    if value in verdicts:
-        return verdicts[value]
+def _spelling_of(value: str, lookup: dict[str, str]) -> str | None:
+    if value in lookup:
+        return lookup[value]
     first_word = value.split(maxsplit=1)[0] if value else value
-    return verdicts.get(first_word)
+    return lookup.get(first_word)
+
+
+def distinct_values(frame: pd.DataFrame, column: str, limit: int = 50) -> list[str]:
+    """The distinct non-blank values of a column, most frequent first (for "what does each value mean")."""
+    return cells_as_text(frame[column]).value_counts().index[:limit].tolist()
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y", "%Y/%m/%d")
@@ -668,8 +862,12 @@ def _is_str_dict(value: object) -> bool:
     return isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
 
 
+def _is_week(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 99
+
+
 def _is_vocabulary(value: object) -> bool:
     return isinstance(value, Mapping) and all(
-        k in ("true", "false") and isinstance(v, list) and all(isinstance(item, str) for item in v)
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(item, str) for item in v)
         for k, v in value.items()
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import re
 from collections import Counter
 from pathlib import PurePath
@@ -22,6 +23,7 @@ MAX_COLUMNS = 1_000
 SEPARATORS: dict[str, str] = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 TEXT_EXTENSIONS = (".csv", ".txt", ".tsv")
 EXCEL_EXTENSIONS = (".xlsx", ".xlsm")
+READ_TABLE_SUFFIX = ".parquet"  # a table read_table made before (see `already_read`), not a user's format
 
 _SAMPLE_CHARS = 64 * 1024
 _SAMPLE_ROWS = 200
@@ -51,6 +53,8 @@ def read_table(data: bytes, filename: str, *, max_rows: int = DEFAULT_MAX_ROWS) 
     than ``max_rows`` data rows.
     """
     suffix = PurePath(filename).suffix.lower()
+    if suffix == READ_TABLE_SUFFIX:
+        return _read_already_read(data)
     if suffix in EXCEL_EXTENSIONS:
         reader = _read_xlsx
     elif suffix in TEXT_EXTENSIONS:
@@ -72,6 +76,33 @@ def read_table(data: bytes, filename: str, *, max_rows: int = DEFAULT_MAX_ROWS) 
     if len(frame) > max_rows:
         raise _too_many_rows(max_rows)
     frame.attrs["source_format"] = source_format
+    return frame
+
+
+def already_read(frame: pd.DataFrame) -> bytes:
+    """A frame `read_table` returned, as bytes that `read_table(..., "<name>.table.parquet")` gives back as it
+    was (text cells, file row numbers, source format): a workbook read once by a job need not be read again."""
+    import io as _io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame.reset_index(), preserve_index=False)
+    table = table.replace_schema_metadata({b"source_format": json.dumps(frame.attrs.get("source_format", {})).encode()})
+    sink = _io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def _read_already_read(data: bytes) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises several kinds for a damaged file
+        raise ImportFormatError(f"The stored copy of this upload is damaged ({exc}); upload the file again.") from exc
+    frame = table.to_pandas().set_index("source_row")
+    frame.attrs["source_format"] = json.loads((table.schema.metadata or {}).get(b"source_format", b"{}"))
     return frame
 
 
@@ -100,6 +131,12 @@ def _read_delimited(data: bytes, max_rows: int) -> tuple[pd.DataFrame, dict, str
     )
     if separator is None:
         raise ImportFormatError(hint)
+    width = _row_width(sample, separator)
+    if width > MAX_COLUMNS:
+        raise ImportFormatError(
+            f"The file has {width:,} columns; at most {MAX_COLUMNS:,} can be imported. Keep only the columns to "
+            "import (export fewer columns from your system)."
+        )
     # Rows are limited while parsing, so a huge file is refused without building a huge frame;
     # the header and one row beyond the limit are what tell "too many" apart from "exactly full".
     limit = max_rows + 2
@@ -108,7 +145,7 @@ def _read_delimited(data: bytes, max_rows: int) -> tuple[pd.DataFrame, dict, str
             io.StringIO(text),
             sep=separator,
             header=None,
-            names=range(_row_width(sample, separator)),
+            names=range(width),
             index_col=False,
             dtype=str,
             keep_default_na=False,

@@ -15,8 +15,11 @@ def find_callback(dash_app, output: str) -> tuple[str, dict]:
     raise KeyError(f"no callback outputs {output}")
 
 
-def call(client, dash_app, prefix: str, output: str, values: dict) -> tuple[int, dict]:
-    """POST a callback with `values` {"component.property": value} for its inputs and states."""
+def call(
+    client, dash_app, prefix: str, output: str, values: dict, changed: list[str] | None = None
+) -> tuple[int, dict]:
+    """POST a callback with `values` {"component.property": value} for its inputs and states; `changed` names the
+    inputs that triggered it (default: every input), as `dash.ctx.triggered_id` sees them."""
     key, spec = find_callback(dash_app, output)
 
     def output(name: str) -> dict | list:
@@ -40,7 +43,7 @@ def call(client, dash_app, prefix: str, output: str, values: dict) -> tuple[int,
         "outputs": outputs if key.startswith("..") else outputs[0],
         "inputs": [item(d) for d in spec["inputs"]],
         "state": [item(d) for d in spec.get("state", [])],
-        "changedPropIds": [f"{d['id']}.{d['property']}" for d in spec["inputs"]],
+        "changedPropIds": changed or [f"{d['id']}.{d['property']}" for d in spec["inputs"]],
     }
     response = client.post(f"{prefix}_dash-update-component", json=body, headers={"X-CSRFToken": csrf_token(client)})
     return response.status_code, (response.get_json(silent=True) or {})

@@ -78,15 +78,18 @@ def test_course_filter_shows_only_that_course(app, faculty, trained):
     course = trained["data"].enrollments.query("term_code == @trained['term']")["course_code"].iloc[0]
     rows = refresh(app, faculty, trained, course=course)["risk-grid"]["rowData"]
     assert rows and {row["course_code"] for row in rows} == {course}
-    expected = int((trained["data"].enrollments.query("term_code == @trained['term']")["course_code"] == course).sum())
+    current = trained["data"].enrollments.query("term_code == @trained['term']")
+    expected = int(((current["course_code"] == course) & ~current["withdrawn"]).sum())  # withdrawn: left out
     assert len(rows) == expected
 
 
 def test_kpis_count_the_whole_selection(app, faculty, trained):
     response = refresh(app, faculty, trained)
     kpis = str(response["kpis"]["children"])
-    current = int((trained["data"].enrollments["term_code"] == trained["term"]).sum())
-    assert f"{current:,}" in kpis
+    current = trained["data"].enrollments.query("term_code == @trained['term'] and not withdrawn")
+    students, enrollments = current["student_id"].nunique(), len(current)
+    assert students < enrollments  # the KPI counts both, each where it belongs
+    assert f"'{students:,}'" in kpis and f"in {enrollments:,} enrollments" in kpis
 
 
 def test_earlier_checkpoint_changes_the_scores(app, faculty, trained):
@@ -106,8 +109,11 @@ def test_student_panel_shows_history_and_reasons(app, faculty, trained):
         {"selected-enrollment.data": row["enrollment_id"], "risk-grid.selectedRows": [row]},
     )
     assert status == 200
-    panel = str(body["response"]["student-panel"]["children"])
-    assert row["student_id"] in panel and "Earlier courses" in panel and row["reasons"].split("; ")[0] in panel
+    response = body["response"]
+    panel = str(response["student-panel"]["children"])
+    assert response["student-panel-canvas"]["is_open"] is True  # opens beside the list, titled
+    assert row["student_id"] in response["student-panel-canvas"]["title"]
+    assert "Earlier courses" in panel and row["reasons"].split("; ")[0] in panel
 
 
 def intervene(app, faculty, enrollment_id, n_clicks, note="Agreed on a study plan", action="tutoring"):
@@ -169,11 +175,48 @@ def high_risk_prediction(trained) -> RiskPrediction:
     )
 
 
-def test_edited_rule_applies_to_stored_predictions_and_what_if(app, faculty, trained):
+def test_faculty_see_the_rules_but_only_admins_edit_them(app, faculty, trained):
+    target = high_risk_prediction(trained)
+    rows = [{"risk_band": "high", "segment": target.segment, "action": "Tell nobody."}]
+    status, body = call(
+        faculty, dash_app_at(app, PREFIX), PREFIX, "rules-message.children",
+        {"rules-save.n_clicks": 1, "rules-grid.rowData": rows},
+    )  # fmt: skip
+    assert status == 400 and "edited by admins" in body["error"]
+
+
+@pytest.fixture(scope="module")
+def admin(app, trained):
+    from core.models import User
+    from tests.conftest import sign_in
+
+    User.create("dean@test.example", "admin", "correct-horse-battery")
+    db.session.commit()
+    client = app.test_client()
+    assert sign_in(client, "dean@test.example").status_code == 302
+    return client
+
+
+def test_saving_the_any_segment_rule_keeps_the_segment_rules_of_its_band(app, admin, trained):
+    target = high_risk_prediction(trained)
+    specific = store.effective_rules(trained["version"].params["rules"])["high"][target.segment]
+    rows = [{"risk_band": "high", "segment": "*", "action": "Meet today."}]
+    _, body = call(admin, dash_app_at(app, PREFIX), PREFIX, "rules-message.children",
+                   {"rules-save.n_clicks": 1, "rules-grid.rowData": rows})  # fmt: skip
+    assert "Saved 1 rule" in str(body["response"])
+    run_queued_jobs()
+    stored = set(db.session.scalars(
+        select(RiskPrediction.recommendation).where(RiskPrediction.risk_band == "high",
+                                                     RiskPrediction.segment == target.segment)
+    ))  # fmt: skip
+    assert stored == {specific}
+
+
+def test_edited_rule_applies_to_stored_predictions_and_what_if(app, admin, faculty, trained):
     target = high_risk_prediction(trained)
     rows = [{"risk_band": "high", "segment": target.segment, "action": "Call the student today."}]
     _, body = call(
-        faculty,
+        admin,
         dash_app_at(app, PREFIX),
         PREFIX,
         "rules-message.children",
@@ -263,24 +306,44 @@ def import_file(app, faculty, text: str, fields: dict[str, str], filename: str =
     assert status == 200
     file_info = body["response"]["import-file"]["data"]
     pairs = [({"type": "import-field", "column": column}, field) for column, field in fields.items()]
-    scales = options.get("scales", {})
+    scales, weeks = options.get("scales", {}), options.get("weeks", {})
     scale_pairs = [({"type": "import-scale", "column": column}, scales.get(column)) for column in fields]
+    week_pairs = [({"type": "import-week", "column": column}, weeks.get(column, "default")) for column in fields]
+    week_pairs = [(i, _week_or_default(fields[i["column"]], w)) for i, w in week_pairs]
+    outcomes = options.get("outcomes", {})
+    outcome_pairs = [({"type": "import-outcome", "value": v}, code) for v, code in outcomes.items()]
+    button = "import-validate" if options.get("dry_run") else "import-run"
     return call(
         faculty,
         dash_app,
         PREFIX,
         "import-report.children",
         {
-            "import-run.n_clicks": 1,
+            f"{button}.n_clicks": 1,
             "import-file.data": file_info,
             "import-field.value": pairs,
             "import-field.id": [(i, i) for i, _ in pairs],
             "import-scale.value": scale_pairs,
+            "import-week.value": week_pairs,
+            "import-outcome.value": outcome_pairs,
+            "import-outcome.id": [(i, i) for i, _ in outcome_pairs],
             "import-default-term.value": options.get("default_term"),
             "import-pass-mark.value": 50,
             "import-save-as.value": options.get("save_as"),
         },
+        changed=[f"{button}.n_clicks"],
     )
+
+
+def _week_or_default(field: str, week):
+    """The week a column is declared known from, as the form holds it (the field's own unless given)."""
+    from ml.data.academic_import import ACADEMIC
+    from webapp.dashboards.faculty.records_import import UNDATED
+
+    if week != "default":
+        return week
+    known = ACADEMIC.field(field).known_at_week if field in ACADEMIC.names else None
+    return UNDATED if known is None else str(known)
 
 
 def test_import_keeps_valid_rows_and_reports_bad_ones(app, faculty, trained):
@@ -401,5 +464,5 @@ def test_every_csv_export_defuses_formula_cells(app, faculty, trained):
     assert "'@SUM(1+1)" in exported["content"]
     assert (
         exported["content"].count("\n") - 1
-        == store.summary(trained["version"].id, trained["term"], "midterm")["students"]
+        == store.summary(trained["version"].id, trained["term"], "midterm")["enrollments"]
     )  # every row of the selection, not the ones on screen

@@ -14,6 +14,7 @@ from webapp.auth import role_required
 from webapp.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_JSON_RECORDS = 1000
 csrf.exempt(bp)  # bearer-token clients carry no cookie; cookie sessions are checked in `_csrf_for_sessions`
 
 
@@ -84,8 +85,12 @@ def at_risk():
 @bp.post("/at-risk/score")
 @role_required("faculty")
 def score_at_risk():
-    """Score an uploaded CSV/Excel file (multipart field `file`, or a CSV request body)."""
+    """Score records: a JSON body (one record, a list, or {"records": [...], "checkpoint": ...}) answered in
+    milliseconds, or a CSV/Excel file (multipart field `file`, or a CSV request body) through the batch path."""
     from ml.at_risk import store
+
+    if request.is_json:
+        return _score_json(request.get_json(silent=True))
     from ml.at_risk.batch import score_upload
     from ml.data.academic_import import ImportFormatError, MappingError
 
@@ -99,7 +104,7 @@ def score_at_risk():
         result = score_upload(
             data, filename, loaded.model, checkpoint=request.args.get("checkpoint") or None, rules=rules
         )
-    except (ImportFormatError, MappingError) as exc:
+    except (ImportFormatError, MappingError, KeyError) as exc:
         return jsonify(error=str(exc)), 400
     if request.accept_mimetypes.best == "text/csv":
         return Response(to_csv(result.table), mimetype="text/csv")
@@ -111,6 +116,77 @@ def score_at_risk():
         errors=[e.__dict__ for e in result.errors],
         rows=result.table.to_dict("records"),
     )
+
+
+def _score_json(body):
+    from ml.at_risk import store
+    from ml.at_risk.batch import SCORING_MAPPING
+    from ml.data.academic_import import ACADEMIC
+    from ml.data.import_engine import validate_records
+
+    checkpoint = request.args.get("checkpoint") or None
+    if isinstance(body, dict) and "records" in body:
+        checkpoint = body.get("checkpoint") or checkpoint
+        records = body["records"]
+    else:
+        records = [body] if isinstance(body, dict) else body
+    if not isinstance(records, list) or not records:
+        return jsonify(error='send one record (an object), a list of them, or {"records": [...]}'), 400
+    if len(records) > MAX_JSON_RECORDS:
+        return jsonify(error=f"at most {MAX_JSON_RECORDS} records per request; send a CSV file for more"), 413
+    try:
+        version, scorer = store.production_scorer()
+    except LookupError as exc:
+        return jsonify(error=str(exc)), 404
+    if checkpoint is not None and checkpoint not in scorer.checkpoints:
+        return jsonify(error=f"checkpoint must be one of {', '.join(scorer.checkpoints)}"), 400
+    valid, positions, errors = validate_records(ACADEMIC, records, SCORING_MAPPING)
+    results: list[dict | None] = [None] * len(records)
+    for position, scored in zip(positions, scorer.score(valid, checkpoint), strict=True):
+        results[position] = scored.as_dict()
+    status = 200 if valid else 400
+    return jsonify(
+        model_version=version.version,
+        results=results,
+        errors=[{"record": e.record, "field": e.field, "problem": e.problem} for e in errors],
+    ), status
+
+
+@bp.post("/records/import")
+@role_required("faculty")
+def import_records():
+    """Import academic records (multipart `file` + optional `mapping` JSON, or a CSV body); ?dry_run=1 validates
+    only; ?default_term= for files without a term column. The same mapping, checks and report as the UI."""
+    import json
+
+    from ml.data.academic_import import ColumnMapping, ImportFormatError, MappingError
+    from ml.data.academic_import import import_records as run_import
+
+    upload = request.files.get("file")
+    data, filename = (upload.read(), upload.filename or "upload.csv") if upload else (request.get_data(), "body.csv")
+    dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
+    try:
+        mapping_text = request.form.get("mapping") or request.args.get("mapping")
+        mapping = ColumnMapping.from_dict(json.loads(mapping_text)) if mapping_text else None
+        outcome = run_import(
+            data,
+            filename,
+            mapping,
+            uploaded_by=current_user.email,
+            dry_run=dry_run,
+            default_term=request.args.get("default_term") or None,
+        )
+    except (ImportFormatError, MappingError, json.JSONDecodeError) as exc:
+        return jsonify(error=str(exc)), 400
+    report = outcome.report()
+    if outcome.batch_id and outcome.current_rows:
+        try:
+            report["republish_job"] = tasks.request_publish(
+                "at_risk", current_user.email, "current records imported"
+            ).id
+        except (queue.QueueUnavailableError, queue.JobAlreadyRunningError) as exc:
+            report["republish_error"] = str(exc)
+    return jsonify(report), 200 if report["rows_valid"] else 400
 
 
 @bp.get("/jobs/<int:run_id>")

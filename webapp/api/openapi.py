@@ -12,7 +12,10 @@ SUMMARIES = {
     "api.job": "A job run with live progress (admin)",
     "api.openapi": "This document",
     "api.at_risk": "Stored at-risk predictions (faculty); ?term=&course=&checkpoint=&limit=",
-    "api.score_at_risk": "Score a CSV/Excel of current-term records (faculty); JSON, or CSV with Accept: text/csv",
+    "api.score_at_risk": (
+        "Score records (faculty): a JSON record or list (fast), or a CSV/Excel file; JSON, or CSV with Accept: text/csv"
+    ),
+    "api.import_records": "Import academic records (faculty): file + optional mapping; ?dry_run=1 validates only",
 }
 
 

@@ -8,13 +8,46 @@ from collections.abc import Callable, Sequence
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import Dash, dcc, html
-from flask import Flask
+from flask import Flask, jsonify
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from webapp.auth import visible_sections
 
 STYLESHEETS = ["/static/vendor/bootstrap.min.css", "/static/css/aula.css"]
+
+
+class CallbackInputError(ValueError):
+    """A callback received a value it cannot use (unknown id, wrong type): answered 400 with the message,
+    never a 500. Raise it from any callback that validates its inputs."""
+
+
+def callback_int(value: object, what: str) -> int:
+    """`value` as an id, or CallbackInputError naming what was expected."""
+    try:
+        number = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise CallbackInputError(f"{what} must be a number, not {value!r}") from None
+    if number != value and not (isinstance(value, str) and value.strip().isdigit()):
+        raise CallbackInputError(f"{what} must be a whole number, not {value!r}")
+    return number
+
+
+def callback_choice(value: object, choices, what: str) -> str:
+    """`value` if it is one of `choices`, else CallbackInputError listing them."""
+    if value not in choices:
+        raise CallbackInputError(f"{what} must be one of {', '.join(map(str, choices))}, not {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def _install_callback_errors(server: Flask) -> None:
+    if server.extensions.get("aula_callback_errors"):
+        return
+    server.extensions["aula_callback_errors"] = True
+
+    @server.errorhandler(CallbackInputError)
+    def _bad_callback_input(error: CallbackInputError):
+        return jsonify(error=str(error)), 400
 
 
 class _ThreadSafeDash(Dash):
@@ -47,6 +80,7 @@ def make_dash(server: Flask, prefix: str, title: str, body: Callable[[], html.Di
     )
     app.layout = lambda: html.Div([navbar(), dbc.Container(body(), fluid=True, className="py-3")])
     server.extensions.setdefault("dash_apps", {})[prefix] = app
+    _install_callback_errors(server)
     return app
 
 
@@ -99,21 +133,34 @@ def empty_state(title: str, text: str) -> dbc.Alert:
     return dbc.Alert([html.H2(title, className="h5"), html.P(text, className="mb-0")], color="secondary")
 
 
-def upload_area(id_: str, max_bytes: int) -> dcc.Upload:
-    """A drop zone for one CSV/Excel file."""
-    return dcc.Upload(
-        id=id_,
-        children=html.Div(["Drop a file here or ", html.A("choose one")]),
-        className="border border-2 border-secondary-subtle rounded p-4 text-center mb-3",
-        max_size=max_bytes,
-        accept=".csv,.txt,.tsv,.xlsx",
+def upload_area(id_: str, max_bytes: int, accept: str = ".csv,.txt,.tsv,.xlsx", multiple: bool = False) -> html.Div:
+    """A drop zone; a file above `max_bytes` is refused in the browser with a message beside the zone
+    (assets/upload_limit.js), instead of nothing happening."""
+    return html.Div(
+        [
+            dcc.Upload(
+                id=id_,
+                children=html.Div(
+                    [f"Drop {'files' if multiple else 'a file'} here or ", html.A("choose")]
+                    + [html.Small(f" (up to {max_bytes // 2**20} MB)", className="text-muted")]
+                ),
+                className="border border-2 border-secondary-subtle rounded p-4 text-center mb-2",
+                max_size=max_bytes,
+                accept=accept,
+                multiple=multiple,
+            ),
+            html.Div(className="upload-zone-message alert alert-danger d-none", role="alert", id=f"{id_}-limit"),
+        ],
+        **{"data-max-bytes": str(max_bytes)},
+        className="mb-3",
     )
 
 
 def row_errors_table(errors: list, id_: str, limit: int = 200) -> dbc.Table:
     """The rows left out of an upload: file row number, column, problem."""
     header = html.Thead(html.Tr([html.Th("Row"), html.Th("Column"), html.Th("Problem")]))
-    rows = [html.Tr([html.Td(e.row), html.Td(e.column), html.Td(e.problem)]) for e in errors[:limit]]
+    entries = [e if isinstance(e, dict) else {"row": e.row, "column": e.column, "problem": e.problem} for e in errors]
+    rows = [html.Tr([html.Td(e["row"]), html.Td(e["column"]), html.Td(e["problem"])]) for e in entries[:limit]]
     return dbc.Table([header, html.Tbody(rows)], size="sm", id=id_)
 
 
@@ -284,3 +331,50 @@ def fmt(value) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return f"{value:.3f}"
+
+
+# --- background jobs started from a view ------------------------------------------------------
+
+
+def job_progress(id_: str) -> html.Div:
+    """Live progress of a job a view queued: put the run id in `<id>-run`; `<id>-done` receives
+    {"kind", "result", "error"} when it ends. Register its poller with `register_job_progress`."""
+    return html.Div(
+        [
+            dcc.Store(id=f"{id_}-run"),
+            dcc.Store(id=f"{id_}-done"),
+            dcc.Interval(id=f"{id_}-tick", interval=1000, disabled=True),
+            html.Div(id=f"{id_}-status"),
+        ]
+    )
+
+
+def register_job_progress(app: Dash, id_: str) -> None:
+    from dash import Input, Output, no_update
+
+    from core.db import session
+    from core.models import JobRun
+    from jobs import queue
+
+    @app.callback(
+        Output(f"{id_}-status", "children"),
+        Output(f"{id_}-tick", "disabled"),
+        Output(f"{id_}-done", "data"),
+        Input(f"{id_}-run", "data"),
+        Input(f"{id_}-tick", "n_intervals"),
+        prevent_initial_call=True,
+    )
+    def poll(run_id, _ticks):
+        if not run_id:
+            return None, True, no_update
+        run = session.get(JobRun, callback_int(run_id, "job run"))
+        if run is None or not (current_user.may("admin") or run.requested_by == current_user.email):
+            raise CallbackInputError(f"no job run {run_id} of yours")
+        queue.reconcile()
+        session.refresh(run)
+        percent, message = queue.live_progress(run)
+        if run.is_open:
+            bar = dbc.Progress(value=percent, label=f"{percent} %", striped=True, animated=True, className="mb-1")
+            return html.Div([bar, html.Small(f"{run.kind}: {message}", className="text-muted")]), False, no_update
+        done = {"kind": (run.params or {}).get("step"), "result": run.result, "error": run.error}
+        return None, True, done

@@ -8,7 +8,7 @@ import pandas.testing as pdt
 import pytest
 
 from ml.data.academic import CURRENT_WEEK, SCALES, generate_academic, generate_scale
-from ml.data.academic_fields import KEY_FIELDS, OUTCOME_FIELDS, SIGNALS, STUDENT_FIELDS, TERM_WEEKS
+from ml.data.academic_fields import KEY_FIELDS, OUTCOME_FIELDS, SIGNALS, STUDENT_FIELDS, TERM_WEEKS, WITHDRAWAL_FIELDS
 
 
 def test_same_seed_gives_identical_frames(small_academic, small_scale):
@@ -62,7 +62,7 @@ def test_passed_is_nullable_boolean_and_matches_pass_mark(small_records):
 
 def test_records_frame_follows_the_contract(small_records):
     expected = [*KEY_FIELDS, "term_index", "is_current", "pass_mark", *STUDENT_FIELDS]
-    expected += [s.name for s in SIGNALS] + list(OUTCOME_FIELDS)
+    expected += [s.name for s in SIGNALS] + list(OUTCOME_FIELDS) + list(WITHDRAWAL_FIELDS)
     assert list(small_records.columns) == expected
     assert "difficulty" not in small_records.columns  # latent: never shown to the model
     for name in KEY_FIELDS:
@@ -111,3 +111,13 @@ def test_scales_and_unknown_scale_name():
     assert SCALES["full"] == dict(n_students=30000, n_courses=2000, n_terms=6)
     with pytest.raises(ValueError, match="unknown scale"):
         generate_scale("huge")
+
+
+def test_some_disengaged_students_withdraw_and_nothing_is_recorded_after(small_records):
+    withdrawn = small_records[small_records["withdrawn"]]
+    assert 0.01 < small_records["withdrawn"].mean() < 0.06
+    assert withdrawn["withdrawal_week"].between(1, 14).all()
+    past = withdrawn[~withdrawn["is_current"]]
+    assert not past["passed"].astype(bool).any() and past["final_grade"].isna().all()
+    after_midterm = withdrawn[withdrawn["withdrawal_week"] <= 9]
+    assert after_midterm["midterm"].isna().all()

@@ -216,11 +216,12 @@ def test_files_over_max_rows_raise():
 
 
 def test_suggests_fields_for_the_uci_student_performance_header():
+    """UCI's `studytime` is an ordinal code (1-4) and its `absences` a whole-year total: neither is suggested as
+    the week-8 signal they are not; `failures` (past class failures) is known before the term."""
     assert suggest_mapping(UCI_HEADER) == {
         "sex": "sex",
         "age": "age",
-        "studytime": "study_time_hours",
-        "absences": "absences",
+        "failures": "prior_failures",
         "G1": "grade_p1",
         "G2": "grade_p2",
         "G3": "final_grade",
@@ -231,17 +232,20 @@ def test_suggests_fields_for_a_portuguese_header():
     header = ["Matrícula", "Disciplina", "Semestre", "Curso", "Frequência (%)", "Faltas"]
     header += ["Nota 1", "Nota Final", "Situação", "Observação"]
 
+    # A file with final results: its plain attendance and absences are whole-term figures, not weeks 1-8.
     assert suggest_mapping(header) == {
         "Matrícula": "student_id",
         "Disciplina": "course_code",
         "Semestre": "term_code",
         "Curso": "programme",
-        "Frequência (%)": "attendance_w8",
-        "Faltas": "absences",
         "Nota 1": "grade_p1",
         "Nota Final": "final_grade",
         "Situação": "passed",
     }
+
+
+def test_plain_attendance_of_a_current_term_file_is_the_attendance_so_far():
+    assert suggest_mapping(["Matrícula", "Disciplina", "Frequência (%)"])["Frequência (%)"] == "attendance_w8"
 
 
 def test_suggestion_maps_each_field_from_one_column_only():
@@ -471,6 +475,7 @@ def test_records_follow_the_records_frame_contract():
         "programme",
         "final_grade",
         "passed",
+        "pass_mark",
         "source_row",
     ]
     assert records.iloc[0].to_dict() == {
@@ -483,6 +488,7 @@ def test_records_follow_the_records_frame_contract():
         "programme": "Eng",
         "final_grade": 80.0,
         "passed": True,
+        "pass_mark": 50.0,
         "source_row": 2,
     }
     assert records["grade_p1"].dtype == float and records["age"].dtype == float

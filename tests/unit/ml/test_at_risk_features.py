@@ -93,11 +93,24 @@ def test_absent_or_all_missing_signals_are_dropped(small_records):
     assert "quiz_mean" not in names  # no quizzes known by week 4 any more
 
 
-def test_extra_fields_only_when_asked_and_typed_by_content(small_records):
+def test_extra_fields_only_once_dated_and_typed_by_content(small_records):
     rows = small_records.assign(x_scholarship=(small_records.index % 2).astype(float), x_campus="North")
     assert not any(n.startswith("x_") for n in RecordFeatures(week=9).fit(rows).feature_names_out_)
-    step = RecordFeatures(week=9, use_extra=True).fit(rows)
+    dated = {"x_scholarship": 0, "x_campus": 0}
+    step = RecordFeatures(week=4, known_weeks=dated).fit(rows)
     assert "x_scholarship" in step.numeric_fields_ and "x_campus" in step.categorical_fields_
+
+
+def test_a_field_dated_after_the_checkpoint_is_not_used(small_records):
+    """A whole-term absences total declared known at the end of the term never feeds an early checkpoint."""
+    step = RecordFeatures(week=8, known_weeks={"absences": 14}).fit(small_records)
+    assert "absences" not in step.signals_ and "absences" in RecordFeatures(week=8).fit(small_records).signals_
+
+
+def test_who_the_student_is_is_known_at_every_checkpoint(small_records):
+    step = RecordFeatures(week=4).fit(small_records)
+    assert {"age", "prior_gpa", "prior_failures"} <= set(step.numeric_fields_)
+    assert {"sex", "programme"} <= set(step.categorical_fields_)
 
 
 def test_missing_indicator_only_where_missingness_tells_about_the_outcome():

@@ -11,7 +11,6 @@ import pandas.testing as pdt
 import pytest
 
 from ml.at_risk.features import CHECKPOINTS
-from ml.evaluation import threshold_for_recall
 from ml.at_risk.model import (
     PREDICTION_COLUMNS,
     InsufficientDataError,
@@ -20,6 +19,7 @@ from ml.at_risk.model import (
     train,
 )
 from ml.data.academic_fields import SIGNALS, SIGNALS_BY_NAME
+from ml.evaluation import threshold_for_recall
 
 HEADLINE = ("roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "brier")
 
@@ -184,12 +184,44 @@ def test_trains_with_only_absences_and_period_grades(small_records):
     json.dumps(result.metrics, allow_nan=False)
 
 
-def test_extra_fields_are_used_only_at_the_final_checkpoint(small_records):
+def test_an_extra_column_is_used_from_its_declared_week(small_records):
     rng = np.random.default_rng(0)
-    extra = small_records.assign(x_works_full_time=(rng.random(len(small_records)) < 0.2).astype(float))
-    result = train(extra, candidates=("logistic_regression",))
-    assert "x_works_full_time" in result.model.fields("midterm")
-    assert "x_works_full_time" not in result.model.fields("week_8")
+    extra = small_records.assign(
+        x_works_full_time=(rng.random(len(small_records)) < 0.2).astype(float),  # known before the term
+        x_lab_report=rng.uniform(0, 100, len(small_records)),  # handed in in week 8
+        x_tutor=rng.choice(["A", "B"], len(small_records)),  # never dated: kept, not used
+    )
+    weeks = {"x_works_full_time": 0, "x_lab_report": 8, "x_tutor": None}
+    result = train(extra, known_weeks=weeks, candidates=("logistic_regression",))
+    assert "x_works_full_time" in result.model.fields("week_4")
+    assert "x_lab_report" not in result.model.fields("week_4") and "x_lab_report" in result.model.fields("week_8")
+    assert not any("x_tutor" in result.model.fields(c) for c in result.model.checkpoints)
+
+
+def test_a_field_the_current_term_lacks_is_not_used_and_the_model_says_so(small_records):
+    current = small_records["is_current"].to_numpy()
+    records = small_records.assign(prior_gpa=np.where(current, np.nan, small_records["prior_gpa"]))
+    result = train(records, candidates=("logistic_regression",))
+    assert all("prior_gpa" not in result.model.fields(c) for c in result.model.checkpoints)
+    assert result.metrics["detail"]["left_out"] == {"prior_gpa": "the current term has no values"}
+
+
+def test_the_institutions_checkpoint_weeks_are_used(small_records):
+    result = train(small_records, checkpoint_weeks=(3, 6, 10), candidates=("logistic_regression",))
+    assert result.model.checkpoints == ["week_3", "week_6", "week_10"]
+    assert "quiz_2" not in result.model.fields("week_3") and "quiz_2" in result.model.fields("week_6")
+
+
+def test_withdrawn_students_are_at_risk_before_their_week_and_left_out_after(small_records):
+    result = train(small_records, candidates=("logistic_regression",))
+    detail = result.metrics["detail"]["checkpoints"]
+    evaluation = small_records[small_records["term_code"] == result.metrics["detail"]["evaluation_term"]]
+    withdrawn = evaluation[evaluation["withdrawn"]]
+    by_week_4 = int((withdrawn["withdrawal_week"] <= 4).sum())
+    by_week_9 = int((withdrawn["withdrawal_week"] <= 9).sum())
+    assert detail["week_4"]["withdrawn_left_out"] == by_week_4 < by_week_9 == detail["midterm"]["withdrawn_left_out"]
+    evaluated = detail["midterm"]["candidates"][detail["midterm"]["chosen"]]["n"]
+    assert evaluated == len(evaluation) - by_week_9
 
 
 def test_progress_is_reported_from_0_to_100(small_records):

@@ -32,16 +32,16 @@ def test_reason_text_has_the_value_and_the_course_median():
     courses = pd.Series(["MAT101"] * 6 + ["PHY201"])
     reasons = top_reasons(np.full((7, 1), 0.5), ["attendance_w8"], top=3)
     text = describe(reasons, features, courses, {"attendance_w8": 87.5})["text"]
-    assert text[0, 0] == "attendance (weeks 1-8) 54 %, course median 82 %"
+    assert text[0, 0] == "attendance (weeks 1-8): 54 % (course median 82 %)"
     # a course with fewer than 5 rows is compared with the training median
-    assert text[6, 0] == "attendance (weeks 1-8) 40 %, median in past terms 88 %"
+    assert text[6, 0] == "attendance (weeks 1-8): 40 % (median in past terms 88 %)"
 
 
 def test_missing_value_is_said_plainly():
     features = pd.DataFrame({"quiz_2": [np.nan]})
     reasons = top_reasons(np.array([[0.4]]), ["quiz_2"])
     assert describe(reasons, features, None, {"quiz_2": 68.0})["text"][0, 0] == (
-        "quiz 2 not recorded, median in past terms 68"
+        "quiz 2: not recorded (median in past terms 68)"
     )
 
 
@@ -102,10 +102,10 @@ def test_latest_grade_is_not_repeated_next_to_the_grade_it_restates():
     medians = {"midterm": 40.0, "latest_grade": 41.0, "quiz_mean": 55.0}
     text = describe(reasons, features, None, medians, keep=2)["text"]
     assert text[0].tolist() == [
-        "midterm 12, median in past terms 40",
-        "average quiz score so far 20, median in past terms 55",
+        "midterm: 12 (median in past terms 40)",
+        "average quiz score so far: 20 (median in past terms 55)",
     ]
     assert text[1].tolist() == [
-        "midterm 30, median in past terms 40",
-        "average quiz score so far 25, median in past terms 55",
+        "midterm: 30 (median in past terms 40)",
+        "average quiz score so far: 25 (median in past terms 55)",
     ]

@@ -6,16 +6,21 @@ import dash_bootstrap_components as dbc
 from dash import Dash, dcc, html
 from flask import Flask
 
-from webapp.dashboards.components import empty_state, make_dash, model_badge
+from core.models import Publication
+from ml.at_risk import store
+from ml.at_risk.labels import label_and_unit
+from webapp.dashboards.components import empty_state, make_dash, model_badge, register_job_progress
 from webapp.dashboards.faculty import at_risk_list, batch, data, model_quality, records_import, what_if
 
-CHECKPOINT_LABELS = {"week_4": "Week 4", "week_8": "Week 8", "midterm": "After the midterm"}
+CHECKPOINT_LABELS = {"midterm": "After the midterm"}
+TASK = "at_risk"
 
 
 def mount(server: Flask) -> Dash:
     app = make_dash(server, "/faculty/", "Faculty", layout)
     for part in (at_risk_list, what_if, model_quality, batch, records_import):
         part.register(app)
+    register_job_progress(app, "import-job")
     return app
 
 
@@ -34,21 +39,22 @@ def layout() -> html.Div:
             ]
         )
     checkpoints = version.params.get("checkpoints", {})
+    terms = store.terms_with_predictions(version.id) or [term.code]
     return html.Div(
         [
             html.Div(
                 [
                     html.H1("Students at risk", className="h3 mb-0"),
                     model_badge(version),
+                    html.Small(_scored_line(version), className="text-muted ms-3", id="scored-at"),
                 ],
-                className="d-flex align-items-center mb-3",
+                className="d-flex align-items-center mb-2",
             ),
+            _notes(version),
             dbc.Row(
                 [
                     dbc.Col(
-                        _labelled(
-                            "Term", dcc.Dropdown(id="term", options=[term.code], value=term.code, clearable=False)
-                        ),
+                        _labelled("Term", dcc.Dropdown(id="term", options=terms, value=terms[0], clearable=False)),
                         md=2,
                     ),
                     dbc.Col(
@@ -72,8 +78,8 @@ def layout() -> html.Div:
                             "Checkpoint",
                             dbc.RadioItems(
                                 id="checkpoint",
-                                options=[{"label": CHECKPOINT_LABELS.get(c, c), "value": c} for c in checkpoints],
-                                value=list(checkpoints)[-1],
+                                options=[{"label": checkpoint_label(c, w), "value": c} for c, w in checkpoints.items()],
+                                value=store.default_checkpoint(checkpoints, term),
                                 inline=True,
                             ),
                         ),
@@ -98,6 +104,37 @@ def layout() -> html.Div:
             ),
         ]
     )
+
+
+def checkpoint_label(name: str, week: int) -> str:
+    return CHECKPOINT_LABELS.get(name, f"Week {week}")
+
+
+def _scored_line(version) -> str:
+    published = Publication.latest(TASK)
+    if published is None or published.model_version_id != version.id:
+        return "The list has not been scored by this version yet."
+    return f"List scored {published.published_at:%Y-%m-%d %H:%M} UTC ({published.rows:,} scores)."
+
+
+def _notes(version) -> dbc.Alert | None:
+    """What the list leaves out, said where it is shown: withdrawn students, fields this term lacks."""
+    notes = store.current_term_notes(version)
+    lines = []
+    withdrawn = {c: n for c, n in notes["withdrawn"].items() if n}
+    if withdrawn:
+        latest = max(withdrawn.values())
+        lines.append(
+            f"{latest:,} students of this term have withdrawn and are left out of the list from the checkpoint "
+            "after their withdrawal week."
+        )
+    missing = sorted({label_and_unit(f)[0] for fields in notes["missing"].values() for f in fields})
+    if missing:
+        lines.append(
+            f"This term has no values for {', '.join(missing)}, which the model uses: it scores them as typical. "
+            "Import them, or retrain so the model leaves them out."
+        )
+    return dbc.Alert([html.Div(line) for line in lines], color="info", id="term-notes") if lines else None
 
 
 def _labelled(label: str, control) -> html.Div:

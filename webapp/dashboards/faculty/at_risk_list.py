@@ -13,7 +13,7 @@ from flask_login import current_user
 from core.csv_export import to_csv
 from core.models.academic import INTERVENTION_ACTIONS
 from ml.at_risk import store
-from webapp.dashboards.components import kpi_card
+from webapp.dashboards.components import CallbackInputError, callback_int, kpi_card
 from webapp.dashboards.faculty import data
 
 SEGMENT_COLOURS = {
@@ -31,8 +31,9 @@ GRID_COLUMNS = [
     {"field": "attendance_pct", "headerName": "Attendance %", "width": 130, "filter": "agNumberColumnFilter"},
     {"field": "quiz_avg", "headerName": "Quiz avg", "width": 110, "filter": "agNumberColumnFilter"},
     {"field": "midterm", "headerName": "Midterm", "width": 110, "filter": "agNumberColumnFilter"},
-    {"field": "recommendation", "headerName": "Recommendation", "width": 320, "wrapText": True, "autoHeight": True},
-    {"field": "reasons", "headerName": "Reasons", "flex": 1, "minWidth": 320, "wrapText": True, "autoHeight": True},
+    # One line per row: the full text shows on hover and in the student panel.
+    {"field": "recommendation", "headerName": "Recommendation", "width": 320, "tooltipField": "recommendation"},
+    {"field": "reasons", "headerName": "Reasons", "flex": 1, "minWidth": 320, "tooltipField": "reasons"},
 ]
 
 
@@ -59,6 +60,7 @@ def layout() -> html.Div:
                     "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
                     "pagination": True,
                     "paginationPageSize": 20,
+                    "tooltipShowDelay": 300,
                 },
                 getRowId="params.data.enrollment_id",
                 style={"height": "520px"},
@@ -72,7 +74,15 @@ def layout() -> html.Div:
                 ],
                 className="mt-3",
             ),
-            html.Div(id="student-panel", className="mt-3"),
+            dbc.Offcanvas(
+                html.Div(id="student-panel"),
+                id="student-panel-canvas",
+                title="Student",
+                placement="end",
+                is_open=False,
+                scrollable=True,
+                style={"width": "min(640px, 95vw)"},
+            ),
         ],
         className="pt-3",
     )
@@ -140,9 +150,10 @@ def register(app: Dash) -> None:
         detail = version.metrics.get("detail", {}).get("checkpoints", {}).get(checkpoint, {})
         threshold = detail.get("deployed_threshold", detail.get("threshold"))
         note = (
-            f"{len(rows)} riskiest of {counts['students']} shown; choose a course to see all of its students."
-            if len(rows) < counts["students"]
-            else f"{counts['students']} students. Click a row for the student panel."
+            f"The {len(rows):,} riskiest of {counts['enrollments']:,} enrollments are shown; choose a course to see "
+            "all of its students, or export the whole selection."
+            if len(rows) < counts["enrollments"]
+            else f"{counts['enrollments']:,} enrollments. Click a row for the student panel."
         )
         return (
             _kpis(counts, threshold),
@@ -180,14 +191,22 @@ def register(app: Dash) -> None:
 
     @app.callback(
         Output("student-panel", "children"),
+        Output("student-panel-canvas", "is_open"),
+        Output("student-panel-canvas", "title"),
         Input("selected-enrollment", "data"),
         State("risk-grid", "selectedRows"),
     )
-    def panel(enrollment_id: int | None, selected: list[dict] | None):
+    def panel(enrollment_id, selected: list[dict] | None):
+        """The student opens beside the list, where the user is looking."""
         if not enrollment_id:
-            return None
-        row = next((r for r in selected or [] if r["enrollment_id"] == enrollment_id), {})
-        return _student_panel(enrollment_id, row)
+            return None, False, "Student"
+        enrollment_id = callback_int(enrollment_id, "enrollment")
+        row = next((r for r in selected or [] if r.get("enrollment_id") == enrollment_id), {})
+        try:
+            body, title = _student_panel(enrollment_id, row)
+        except LookupError as exc:
+            raise CallbackInputError(str(exc)) from exc
+        return body, True, title
 
     @app.callback(
         Output("intervention-message", "children"),
@@ -228,12 +247,25 @@ def register(app: Dash) -> None:
 
 def _kpis(counts: dict, threshold: float | None) -> list:
     bands = counts["bands"]
-    students = counts["students"] or 1
+    enrollments = counts["enrollments"] or 1
     high = bands.get("high", 0)
     return [
-        dbc.Col(kpi_card("Students", f"{counts['students']:,}"), md=3),
-        dbc.Col(kpi_card("At risk (alert)", f"{high:,}", "kpi-high", f"{high / students:.0%} of the selection"), md=3),
-        dbc.Col(kpi_card("Watch (medium)", f"{bands.get('medium', 0):,}"), md=3),
+        dbc.Col(
+            kpi_card(
+                "Students", f"{counts['students']:,}", "kpi-students", f"in {counts['enrollments']:,} enrollments"
+            ),
+            md=3,
+        ),
+        dbc.Col(
+            kpi_card(
+                "At risk (alert)",
+                f"{counts['students_high']:,} students",
+                "kpi-high",
+                f"{high:,} enrollments, {high / enrollments:.0%} of the selection",
+            ),
+            md=3,
+        ),
+        dbc.Col(kpi_card("Watch (medium)", f"{bands.get('medium', 0):,}", hint="enrollments"), md=3),
         dbc.Col(
             kpi_card("Alert threshold", f"{threshold:.0%}" if threshold else "—", hint="P(fail) at or above this"),
             md=3,
@@ -283,17 +315,15 @@ def _styled(figure: go.Figure, title: str, x: str, y: str) -> go.Figure:
     return figure
 
 
-def _student_panel(enrollment_id: int, row: dict) -> dbc.Card:
+def _student_panel(enrollment_id: int, row: dict) -> tuple[html.Div, str]:
     student = store.student_panel(enrollment_id)
     weekly = [None if w is None else round(100 * w) for w in student["attendance_weekly"]]
     history = [h for h in student["history"] if h["term"] != student["term_code"]]
     reasons = [r for r in (row.get("reasons") or "").split("; ") if r]
-    return dbc.Card(
+    title = f"{student['student_id']} in {student['course_code']} ({student['term_code']})"
+    return html.Div(
         [
-            dbc.CardHeader(
-                html.Strong(f"{student['student_id']} in {student['course_code']} ({student['term_code']})"),
-            ),
-            dbc.CardBody(
+            html.Div(
                 dbc.Row(
                     [
                         dbc.Col(
@@ -309,7 +339,7 @@ def _student_panel(enrollment_id: int, row: dict) -> dbc.Card:
                                 html.Strong("Why"),
                                 html.Ul([html.Li(r) for r in reasons] or [html.Li("—")], className="reasons"),
                             ],
-                            md=4,
+                            width=12,
                         ),
                         dbc.Col(
                             [
@@ -357,14 +387,15 @@ def _student_panel(enrollment_id: int, row: dict) -> dbc.Card:
                                     className="small",
                                 ),
                             ],
-                            md=4,
+                            width=12,
                         ),
-                        dbc.Col(_intervention_form(enrollment_id), md=4),
-                    ]
+                        dbc.Col(_intervention_form(enrollment_id), width=12),
+                    ],
+                    className="g-3",
                 )
             ),
         ]
-    )
+    ), title
 
 
 def _intervention_items(enrollment_id: int) -> list:

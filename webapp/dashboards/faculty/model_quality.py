@@ -10,9 +10,12 @@ from flask_login import current_user
 from core.models import ModelVersion
 from jobs import queue, tasks
 from ml.at_risk import store
+from ml.at_risk.labels import label_and_unit
 from ml.at_risk.recommend import ANY_SEGMENT
 from webapp.dashboards.components import (
+    CallbackInputError,
     binary_confusion,
+    callback_choice,
     classification_curves,
     fmt,
     group_table,
@@ -55,7 +58,8 @@ def layout(version: ModelVersion) -> html.Div:
             html.Div(id="model-quality"),
             html.H2("Recommendation rules", className="h5 mt-4"),
             html.P(
-                "Risk band × segment → what to do. Edit an action and press Save: the at-risk list uses it at once.",
+                'Risk band × segment → what to do; "*" is any segment the band does not name. Admins edit an '
+                "action and press Save; the stored list is then rescored.",
                 className="text-muted small",
             ),
             dag.AgGrid(
@@ -63,13 +67,20 @@ def layout(version: ModelVersion) -> html.Div:
                 columnDefs=[
                     {"field": "risk_band", "headerName": "Band", "width": 110},
                     {"field": "segment", "headerName": "Segment (* = any other)", "width": 220},
-                    {"field": "action", "headerName": "Action", "flex": 1, "editable": True},
+                    {"field": "action", "headerName": "Action", "flex": 1, "editable": _is_admin()},
                 ],
                 rowData=_rules_rows(),
                 defaultColDef={"resizable": True},
                 style={"height": "360px"},
             ),
-            dbc.Button("Save rules", id="rules-save", color="primary", size="sm", className="mt-2"),
+            dbc.Button(
+                "Save rules",
+                id="rules-save",
+                color="primary",
+                size="sm",
+                className="mt-2",
+                disabled=not _is_admin(),
+            ),
             html.Div(id="rules-message", className="mt-2"),
         ],
         className="pt-3",
@@ -80,10 +91,9 @@ def register(app: Dash) -> None:
     @app.callback(Output("model-quality", "children"), Input("checkpoint", "value"))
     def quality(checkpoint: str):
         version = data.production_version()
-        detail = version.metrics.get("detail", {}).get("checkpoints", {}).get(checkpoint)
-        if not detail:
-            return dbc.Alert(f"No evaluation stored for checkpoint {checkpoint}.", color="warning")
-        return _quality(detail)
+        stored = version.metrics.get("detail", {}).get("checkpoints", {})
+        detail = stored.get(callback_choice(checkpoint, list(stored), "checkpoint"))
+        return _quality(detail, version.metrics.get("detail", {}).get("left_out", {}))
 
     @app.callback(
         Output("rules-message", "children"),
@@ -94,13 +104,19 @@ def register(app: Dash) -> None:
     def save_rules(n_clicks, rows: list[dict]):
         if not n_clicks:
             return no_update
+        if not _is_admin():
+            raise CallbackInputError("recommendation rules are edited by admins; faculty see them here")
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise CallbackInputError("the rules table arrived malformed")
         current = {(r["risk_band"], r["segment"]): r["action"] for r in _rules_rows()}
-        changed = [r for r in rows if current.get((r["risk_band"], r["segment"])) != r["action"]]
+        changed = [r for r in rows if current.get((r.get("risk_band"), r.get("segment"))) != r.get("action")]
         if not changed:
             return dbc.Alert("No rule changed.", color="secondary")
         try:
             for r in changed:
-                store.save_rule(r["risk_band"], r["segment"], r["action"] or "", current_user.email)
+                store.save_rule(
+                    str(r.get("risk_band")), str(r.get("segment")), r.get("action") or "", current_user.email
+                )
         except ValueError as exc:
             return dbc.Alert(f"Not saved: {exc}.", color="danger")
         return dbc.Alert(f"Saved {len(changed)} rule(s). {republish_note(current_user.email)}", color="success")
@@ -117,7 +133,7 @@ def republish_note(requested_by: str) -> str:
     return f"The stored list is rescored once {run.kind} (job {run.id}) finishes."
 
 
-def _quality(detail: dict) -> html.Div:
+def _quality(detail: dict, left_out: dict) -> html.Div:
     chosen = detail["chosen"]
     model_figures = detail["candidates"][chosen]
     baselines = detail.get("baselines", {})
@@ -137,10 +153,15 @@ def _quality(detail: dict) -> html.Div:
                                 baseline_labels=BASELINE_NAMES,
                             ),
                             html.P(
-                                f"{model_figures.get('n', 0):,} enrollments evaluated. Alert threshold "
-                                f"{detail.get('deployed_threshold', detail['threshold']):.2f} on P(fail), chosen on "
-                                f"training data for 80 % recall of failing students; measured recall on the "
-                                f"evaluation term: {fmt(recall)}.",
+                                f"{model_figures.get('n', 0):,} enrollments evaluated"
+                                + (
+                                    f" ({detail['withdrawn_left_out']:,} who had withdrawn by then left out)"
+                                    if detail.get("withdrawn_left_out")
+                                    else ""
+                                )
+                                + f". Alert threshold {detail.get('deployed_threshold', detail['threshold']):.2f} "
+                                "on P(fail), chosen on training data for a recall target of 80 % of failing "
+                                f"students; measured recall on the evaluation term: {fmt(recall)}.",
                                 className="small text-muted",
                                 id="threshold-note",
                             ),
@@ -156,6 +177,14 @@ def _quality(detail: dict) -> html.Div:
             ),
             html.H3("Per group", className="h6 mt-3"),
             group_table(detail.get("groups", {}), GROUP_COLUMNS),
+            html.P(
+                "Fields this model leaves out: "
+                + "; ".join(f"{label_and_unit(f)[0]} ({why})" for f, why in left_out.items()),
+                className="small text-muted",
+                id="left-out-fields",
+            )
+            if left_out
+            else None,
         ]
     )
 
@@ -169,3 +198,7 @@ def _rules_rows() -> list[dict]:
         for band, actions in rules.items()
         for segment, action in sorted(actions.items(), key=lambda item: (item[0] == ANY_SEGMENT, item[0]))
     ]
+
+
+def _is_admin() -> bool:
+    return current_user.is_authenticated and current_user.may("admin")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-import pandas as pd
 from dash import ALL, Dash, Input, Output, State, html
 
 from ml.at_risk import store
 from ml.data.academic_fields import SIGNALS_BY_NAME
-from ml.data.academic_sql import load_records
+from ml.data.academic_import import ACADEMIC
+from ml.data.import_engine import validate_records
+from webapp.dashboards.components import CallbackInputError, callback_choice, callback_int
 
 EDITABLE = (
     "attendance_w4",
@@ -29,7 +30,7 @@ def layout() -> html.Div:
         dbc.Col(
             [
                 dbc.Label(f"{SIGNALS_BY_NAME[name].label} ({SIGNALS_BY_NAME[name].unit})", className="small mb-0"),
-                dbc.Input(id={"type": "what-if", "field": name}, type="number", min=0, debounce=True, size="sm"),
+                dbc.Input(id={"type": "what-if", "field": name}, type="number", debounce=True, size="sm"),
             ],
             md=3,
             className="mb-2",
@@ -62,12 +63,12 @@ def register(app: Dash) -> None:
         Output("what-if-student", "children"),
         Input("selected-enrollment", "data"),
     )
-    def load_student(enrollment_id: int | None):
+    def load_student(enrollment_id):
         if not enrollment_id:
             return [None] * len(EDITABLE), "No student chosen: values below start empty."
-        record = load_records(enrollments=[int(enrollment_id)]).iloc[0]
-        values = [None if pd.isna(record[name]) else round(float(record[name]), 1) for name in EDITABLE]
-        return values, f"{record['student_id']} in {record['course_code']} ({record['term_code']})"
+        record = store.scoring_record(callback_int(enrollment_id, "enrollment"))
+        values = [None if record.get(name) is None else round(float(record[name]), 1) for name in EDITABLE]
+        return values, f"{record['student_id']} in {record['course_code']}"
 
     @app.callback(
         Output("what-if-result", "children"),
@@ -75,28 +76,41 @@ def register(app: Dash) -> None:
         Input("checkpoint", "value"),
         State("selected-enrollment", "data"),
     )
-    def score(values: list, checkpoint: str, enrollment_id: int | None):
+    def score(values: list, checkpoint: str, enrollment_id):
+        """The recorded values and the edited ones scored together on the fast path (a few milliseconds)."""
         if not enrollment_id:
             return None
-        loaded, rules = store.production_model()
-        model = loaded.model
-        record = load_records(enrollments=[int(enrollment_id)], with_ids=False)
-        original = model.predict(record, checkpoint, rules=rules).iloc[0]
-        changed = record.copy()
-        for name, value in zip(EDITABLE, values, strict=True):
-            changed[name] = float(value) if value is not None and value != "" else float("nan")
-        scored = model.predict(changed, checkpoint, rules=rules).iloc[0]
-        delta = (scored["probability"] - original["probability"]) * 100
+        version, scorer = store.production_scorer()
+        checkpoint = callback_choice(checkpoint, list(scorer.checkpoints), "checkpoint")
+        if not isinstance(values, list) or len(values) != len(EDITABLE):
+            raise CallbackInputError(f"expected {len(EDITABLE)} what-if values")
+        recorded = store.scoring_record(callback_int(enrollment_id, "enrollment"))
+        edited = {**recorded, **{n: (None if v in (None, "") else v) for n, v in zip(EDITABLE, values, strict=True)}}
+        valid, _, errors = validate_records(ACADEMIC, [recorded, edited])
+        if errors:
+            return dbc.Alert(
+                [html.Div(f"{_label(e.field)}: {e.problem}") for e in errors if e.record == 1]
+                or [html.Div(f"The recorded {_label(e.field)}: {e.problem}") for e in errors],
+                color="warning",
+                id="what-if-errors",
+            )
+        original, scored = scorer.score(valid, checkpoint)
+        delta = (scored.probability - original.probability) * 100
         return dbc.Alert(
             [
-                html.H2(f"Fail risk {scored['probability']:.0%}", className="h4", id="what-if-probability"),
+                html.H2(f"Fail risk {scored.probability:.0%}", className="h4", id="what-if-probability"),
                 html.P(
                     f"{'+' if delta >= 0 else ''}{delta:.1f} points against the recorded values "
-                    f"({original['probability']:.0%}) · band {scored['risk_band']} · {scored['segment']}"
+                    f"({original.probability:.0%}) · band {scored.risk_band} · {scored.segment}"
                 ),
-                html.P([html.Strong("Recommendation: "), scored["recommendation"]]),
+                html.P([html.Strong("Recommendation: "), scored.recommendation]),
                 html.Strong("Main reasons"),
-                html.Ul([html.Li(r) for r in scored["reasons"].split("; ") if r]),
+                html.Ul([html.Li(r) for r in scored.reasons]),
+                html.Small(f"at_risk v{version.version}, {checkpoint}", className="text-muted"),
             ],
-            color="danger" if scored["at_risk"] else "success",
+            color="danger" if scored.at_risk else "success",
         )
+
+
+def _label(field: str) -> str:
+    return SIGNALS_BY_NAME[field].label if field in SIGNALS_BY_NAME else field

@@ -1,4 +1,4 @@
-"""How the rooms are used: measured fill per session, the week's heatmap, the term's trend, under-used rooms.
+"""How the rooms are used: measured fill per session, the week's heatmap, the term's trend, half-empty bookings.
 
 Fill is measured attendance over the room's capacity (seats), for each session that met; a cell of the week
 with no session is free. Measured attendance is the models' (`ml.occupancy.features.measured_attendance`):
@@ -18,8 +18,8 @@ from ml.data.campus_sql import load_observations
 from ml.occupancy.features import TARGET_SOURCES, learn_wifi_per_person, measured_attendance
 from ml.occupancy.store import data_version
 
-UNDER_USED_FILL = 0.35  # a room whose sessions fill less than this share of its seats, on average, is under-used
-MIN_WEEKS = 2  # weeks a room must have been measured in to be judged
+UNDER_USED_FILL = 0.35  # a booking whose sessions fill less than this share of the seats, on average, wastes the room
+MIN_WEEKS = 2  # weeks a booking must have been measured in to be judged
 CELLS_PER_WEEK = len(WEEKDAYS) * len(SLOT_STARTS)
 SESSION_COLUMNS = (
     "session_id",
@@ -91,33 +91,35 @@ def trend(sessions: pd.DataFrame) -> pd.DataFrame:
 
 
 def under_used(sessions: pd.DataFrame, *, threshold: float = UNDER_USED_FILL) -> pd.DataFrame:
-    """Rooms whose sessions fill under `threshold` of the seats on average, emptiest first, with the size of room
-    that would do (the 90th percentile of their attendance) and how much of the week they are booked."""
+    """Bookings (a section in a room) whose sessions fill under `threshold` of the seats on average, emptiest
+    first, with the size of room that would do (the 90th percentile of their attendance) and how much of the
+    week the room is booked."""
     columns = [
         "venue_code",
+        "section_code",
         "building_code",
         "venue_type",
         "capacity",
-        "sessions_per_week",
-        "booked_share",
+        "weeks",
         "mean_attendance",
         "p90_attendance",
         "mean_fill",
+        "room_booked_share",
     ]
     if sessions.empty:
         return pd.DataFrame(columns=columns)
-    rooms = sessions.groupby(["venue_code", "building_code", "venue_type", "capacity"], as_index=False).agg(
+    keys = ["venue_code", "section_code", "building_code", "venue_type", "capacity"]
+    bookings = sessions.groupby(keys, as_index=False).agg(
         weeks=("week", "nunique"),
-        n=("session_id", "size"),
         mean_attendance=("attendance", "mean"),
         p90_attendance=("attendance", lambda a: float(np.quantile(a, 0.9))),
-        attendance=("attendance", "sum"),
+        mean_fill=("fill", "mean"),
     )
-    rooms["sessions_per_week"] = rooms["n"] / rooms["weeks"]
-    rooms["booked_share"] = rooms["sessions_per_week"] / CELLS_PER_WEEK
-    rooms["mean_fill"] = rooms["attendance"] / (rooms["n"] * rooms["capacity"])
-    chosen = rooms[(rooms["weeks"] >= MIN_WEEKS) & (rooms["mean_fill"] < threshold)]
-    return chosen.sort_values("mean_fill")[columns].reset_index(drop=True)
+    per_room = sessions.groupby("venue_code").agg(n=("session_id", "size"), weeks=("week", "nunique"))
+    booked = per_room["n"] / per_room["weeks"] / CELLS_PER_WEEK
+    bookings["room_booked_share"] = bookings["venue_code"].map(booked)
+    chosen = bookings[(bookings["weeks"] >= MIN_WEEKS) & (bookings["mean_fill"] < threshold)]
+    return chosen.sort_values(["mean_fill", "venue_code"])[columns].reset_index(drop=True)
 
 
 def term_weeks(sessions: pd.DataFrame) -> list[int]:

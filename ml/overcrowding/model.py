@@ -270,7 +270,9 @@ def hold_out_detail(
             np.array(CLASS_LABELS)[y], np.array(CLASS_LABELS)[baseline], labels=list(CLASS_LABELS)
         ),
         "curves": curves(y, probability),
-        "groups": group_figures(y, probability, model.threshold, {"room type": venue_type}),
+        "groups": group_figures(
+            y, probability, model.threshold, {"room type": np.char.replace(venue_type.astype(str), "_", " ")}
+        ),
         "gate": summary,
         "beats_baseline": summary["beats_baseline"],
         "test_rows": len(test),

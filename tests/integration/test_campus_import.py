@@ -176,7 +176,8 @@ def test_head_counts_surveys_and_sensors_each_import_on_their_own(timetable):
         f"{OBSERVATION_HEADER};wifi avg;wifi max;co2\nLAB3-01;Thu;14:00;1;18,5;24;1150\n",
         default_term=TERM,
     )
-    assert [r.n_valid for r in (counts, surveys, sensors)] == [1, 1, 1], [problems(r) for r in (counts, surveys, sensors)]
+    reports = (counts, surveys, sensors)
+    assert [r.n_valid for r in reports] == [1, 1, 1], [problems(r) for r in reports]
     stored = campus_sql.load_observations([TERM]).set_index("section_code")
     assert stored.loc["MAT1-01", "head_count"] == 95 and pd.isna(stored.loc["MAT1-01", "survey_pct"])
     assert stored.loc["BIO2-01", "survey_pct"] == 75 and pd.isna(stored.loc["BIO2-01", "head_count"])
@@ -215,7 +216,11 @@ def test_dates_give_the_week_of_term_from_its_start(timetable):
     term = db.session.scalar(select(Term).where(Term.code == TERM))
     term.start_date = pd.Timestamp("2026-03-02").date()
     db.session.commit()
-    text = "turma;dia;horario;data;presentes\nMAT1-01;segunda;08:00;16/03/2026;90\nMAT1-01;segunda;08:00;2026-02-01;90\n"
+    text = (
+        "turma;dia;horario;data;presentes\n"
+        "MAT1-01;segunda;08:00;16/03/2026;90\n"
+        "MAT1-01;segunda;08:00;2026-02-01;90\n"
+    )
     report = run("observations", text, default_term=TERM)
     assert report.n_valid == 1 and "before the term's first week" in report.errors[0].problem
     assert db.session.scalar(select(AttendanceObservation.week)) == 3

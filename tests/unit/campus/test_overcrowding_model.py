@@ -59,7 +59,7 @@ def test_the_limit_is_a_share_of_safe_capacity_stored_with_the_model(observation
     assert strict.model.share == 0.8 and strict.params["share"] == 0.8 and strict.data_summary["share"] == 0.8
     default = overcrowding.train(observations, candidates=("lightgbm",))
     assert strict.metrics["detail"]["model"]["n_positive"] > default.metrics["detail"]["model"]["n_positive"]
-    with pytest.raises(ValueError, match="from 0.5 to 1.2"):
+    with pytest.raises(ValueError, match=r"from 0\.5 to 1\.2"):
         check_share(2.0)
 
 

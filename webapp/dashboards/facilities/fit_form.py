@@ -23,7 +23,9 @@ def layout(horizon: Horizon) -> html.Div:
     first = next(iter(venues), None)
     weeks = list(range(1, (context.last_week if context else horizon.as_of + 1) + 1))
     controls = [
-        _control("Course level", dcc.Dropdown(id="fit-level", options=list(live.LEVELS), value=1, clearable=False)),
+        _control(
+            "Level", dcc.Dropdown(id="fit-level", options=list(live.LEVELS), value=1, clearable=False), md=1
+        ),
         _control(
             "Registered students",
             dbc.Input(id="fit-registered", type="number", min=1, max=live.MAX_REGISTERED, step=1, value=60),
@@ -60,10 +62,11 @@ def layout(horizon: Horizon) -> html.Div:
             ),
         ),
         _control(
-            "Week of term",
+            "Week",
             dcc.Dropdown(
                 id="fit-week", options=weeks, value=min(horizon.as_of + 1, weeks[-1]) if weeks else 1, clearable=False
             ),
+            md=1,
         ),
     ]  # fmt: skip
     return html.Div(

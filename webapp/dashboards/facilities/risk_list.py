@@ -106,7 +106,7 @@ def layout(horizon: Horizon) -> html.Div:
                 defaultColDef={"sortable": True, "filter": True, "resizable": True},
                 dashGridOptions={
                     "pagination": True,
-                    "paginationPageSize": 25,
+                    "paginationPageSize": 20,
                     "localeText": {"noRowsToShow": "No session of this week is at risk of overcrowding."},
                 },
                 style={"height": "560px"},

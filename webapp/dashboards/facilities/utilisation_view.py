@@ -64,9 +64,9 @@ def layout(horizon: Horizon) -> html.Div:
                         [
                             html.H2("Under-used rooms", className="h6 mt-2"),
                             html.P(
-                                f"Rooms whose sessions fill less than {utilisation.UNDER_USED_FILL:.0%} of the seats "
-                                "on average this term, emptiest first, with the size of room that would do "
-                                "(90 % of their sessions fit).",
+                                f"Sections whose sessions fill less than {utilisation.UNDER_USED_FILL:.0%} of their "
+                                "room's seats on average this term, emptiest first, with the size of room that would "
+                                "do (90 % of their sessions fit in it).",
                                 className="small text-muted",
                             ),
                             html.Div(id="util-under-used"),
@@ -129,7 +129,8 @@ def heatmap_figure(cells, title: str) -> go.Figure:
             y=list(cells.index),
             text=text,
             hovertemplate="%{y} · %{x}: %{text} of seats<extra></extra>",
-            colorscale=[[0, "#f1f5f9"], [0.35, "#9ecae1"], [0.8, "#2171b5"], [0.95, "#fd8d3c"], [1, "#d7301f"]],
+            # Blues up to a full room (100 of 110), then orange to red: over capacity stands out.
+            colorscale=[[0, "#f1f5f9"], [0.4, "#9ecae1"], [0.85, "#08519c"], [0.9, "#fd8d3c"], [1, "#d7301f"]],
             zmin=0,
             zmax=110,
             colorbar={"title": {"text": "% of seats"}},
@@ -165,11 +166,6 @@ def trend_figure(sessions, horizon: Horizon, building: str | None) -> go.Figure:
                 go.Scatter(
                     x=totals["week"],
                     y=totals["attendance"] / totals["capacity"] * 100,
-                    error_y={
-                        "type": "data",
-                        "array": (totals["upper"] - totals["attendance"]) / totals["capacity"] * 100,
-                        "arrayminus": (totals["attendance"] - totals["lower"]) / totals["capacity"] * 100,
-                    },
                     mode="lines+markers",
                     line={"dash": "dash", "width": 3},
                     name="all rooms (forecast)",
@@ -188,27 +184,27 @@ def trend_figure(sessions, horizon: Horizon, building: str | None) -> go.Figure:
 
 
 def _under_used(sessions) -> dbc.Table | html.P:
-    rooms = utilisation.under_used(sessions)
-    if rooms.empty:
-        return html.P("No room is under-used by that measure.", className="small", id="under-used-none")
-    header = html.Tr(
-        [html.Th(h) for h in ("Room", "Type", "Seats", "Mean fill", "Mean attendance", "Would do", "Booked")]
-    )
+    bookings = utilisation.under_used(sessions)
+    if bookings.empty:
+        return html.P("No booking is that empty.", className="small", id="under-used-none")
+    header = html.Tr([html.Th(h) for h in ("Room", "Section", "Seats", "Mean fill", "Attendance", "Would do")])
     body = [
         html.Tr(
             [
-                html.Td(r.venue_code),
-                html.Td(VENUE_TYPE_LABELS.get(r.venue_type, r.venue_type)),
-                html.Td(f"{int(r.capacity):,}"),
-                html.Td(f"{r.mean_fill:.0%}"),
-                html.Td(f"{r.mean_attendance:.1f}"),
-                html.Td(f"{int(np.ceil(r.p90_attendance)):,} seats"),
-                html.Td(f"{r.sessions_per_week:.1f} sessions/week"),
+                html.Td(b.venue_code),
+                html.Td(b.section_code),
+                html.Td(f"{int(b.capacity):,}"),
+                html.Td(f"{b.mean_fill:.0%}"),
+                html.Td(f"{b.mean_attendance:.0f}"),
+                html.Td(f"{int(np.ceil(b.p90_attendance)):,} seats"),
             ]
         )
-        for r in rooms.head(20).itertuples()
+        for b in bookings.head(20).itertuples()
     ]
-    return dbc.Table([html.Thead(header), html.Tbody(body)], size="sm", id="under-used-table")
+    more = f"The 20 emptiest of {len(bookings):,}." if len(bookings) > 20 else ""
+    return html.Div(
+        [dbc.Table([html.Thead(header), html.Tbody(body)], size="sm", id="under-used-table"), html.Small(more)]
+    )
 
 
 def _week_number(text: str) -> int:

@@ -67,6 +67,7 @@ def test_training_published_forecasts_with_overcrowding_for_the_rest_of_the_term
         select(OccupancyPrediction.week, func.count(), func.count(OccupancyPrediction.overcrowding_probability))
         .where(OccupancyPrediction.model_version_id == occupancy.id)
         .group_by(OccupancyPrediction.week)
+        .order_by(OccupancyPrediction.week)
     ).all()
     sessions = len(campus_sql.load_timetable(horizon.term_code))
     assert [week for week, _, _ in rows] == list(horizon.weeks)

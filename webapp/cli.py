@@ -31,8 +31,11 @@ def register(app: Flask) -> None:
     from webapp.cli_campus import campus_cli
     from webapp.cli_census import census_cli
 
-    for group in (db_cli, users_cli, demo_cli, models_cli, census_cli, campus_cli):
+    for group in (db_cli, users_cli, demo_cli, models_cli, records_cli, census_cli, campus_cli):
         app.cli.add_command(group)
+    from webapp.cli_engagement import engagement_cli
+
+    app.cli.add_command(engagement_cli)
     app.cli.add_command(retrain)
     app.cli.add_command(worker)
 

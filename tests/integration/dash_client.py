@@ -7,20 +7,29 @@ import json
 from tests.conftest import csrf_token
 
 
-def find_callback(dash_app, output: str) -> tuple[str, dict]:
-    """The callback whose outputs include `output` ("component.property")."""
+def find_callback(dash_app, output: str, trigger: str | None = None) -> tuple[str, dict]:
+    """The callback whose outputs include `output` ("component.property"); with `trigger`, the one of those whose
+    inputs include it (several callbacks may write one output with allow_duplicate)."""
     for key, spec in dash_app.callback_map.items():
-        if output in [readable(name) for name in output_names(key)]:
+        inputs = [f"{d['id']}.{d['property']}" for d in spec["inputs"]]
+        if output in [readable(name) for name in output_names(key)] and (trigger is None or trigger in inputs):
             return key, spec
-    raise KeyError(f"no callback outputs {output}")
+    raise KeyError(f"no callback outputs {output}" + (f" when {trigger} changes" if trigger else ""))
 
 
 def call(
-    client, dash_app, prefix: str, output: str, values: dict, changed: list[str] | None = None
+    client,
+    dash_app,
+    prefix: str,
+    output: str,
+    values: dict,
+    changed: list[str] | None = None,
+    trigger: str | None = None,
 ) -> tuple[int, dict]:
     """POST a callback with `values` {"component.property": value} for its inputs and states; `changed` names the
-    inputs that triggered it (default: every input), as `dash.ctx.triggered_id` sees them."""
-    key, spec = find_callback(dash_app, output)
+    inputs that triggered it (default: every input), as `dash.ctx.triggered_id` sees them; `trigger` picks the
+    callback by one of its inputs when several write `output`."""
+    key, spec = find_callback(dash_app, output, trigger)
 
     def output(name: str) -> dict | list:
         id_, prop = name.rsplit(".", 1)
@@ -55,9 +64,9 @@ def output_names(key: str) -> list[str]:
 
 
 def readable(name: str) -> str:
-    """'{"field":["ALL"],"type":"what-if"}.value' -> 'what-if.value'."""
-    id_, prop = name.rsplit(".", 1)
-    return f"{json.loads(id_)['type']}.{prop}" if id_.startswith("{") else name
+    """'{"field":["ALL"],"type":"what-if"}.value' -> 'what-if.value'; "a.b@<hash>" (allow_duplicate) -> "a.b"."""
+    id_, prop = name.split("@", 1)[0].rsplit(".", 1)
+    return f"{json.loads(id_)['type']}.{prop}" if id_.startswith("{") else f"{id_}.{prop}"
 
 
 def dash_app_at(flask_app, prefix: str):

@@ -466,3 +466,90 @@ def test_every_csv_export_defuses_formula_cells(app, faculty, trained):
         exported["content"].count("\n") - 1
         == store.summary(trained["version"].id, trained["term"], "midterm")["enrollments"]
     )  # every row of the selection, not the ones on screen
+
+
+def stored_prediction(trained, checkpoint: str = "midterm") -> RiskPrediction:
+    return db.session.scalar(
+        select(RiskPrediction)
+        .where(RiskPrediction.model_version_id == trained["version"].id, RiskPrediction.checkpoint == checkpoint)
+        .order_by(RiskPrediction.probability.desc())
+    )
+
+
+def test_json_scoring_answers_as_the_stored_list(faculty, trained):
+    stored = stored_prediction(trained)
+    record = store.scoring_record(stored.enrollment_id)
+    response = faculty.post(
+        "/api/v1/at-risk/score?checkpoint=midterm", json=record, headers={"X-CSRFToken": csrf_token(faculty)}
+    )
+    body = response.get_json()
+    assert response.status_code == 200 and body["errors"] == []
+    scored = body["results"][0]
+    assert scored["probability"] == pytest.approx(stored.probability, abs=1e-4)
+    assert (scored["risk_band"], scored["segment"], scored["checkpoint"]) == (
+        stored.risk_band,
+        stored.segment,
+        "midterm",
+    )
+    assert len(scored["reasons"]) == 3 and scored["recommendation"]
+
+
+def test_json_scoring_reports_each_bad_field_and_scores_the_rest(faculty, trained):
+    good = store.scoring_record(stored_prediction(trained).enrollment_id)
+    bad = {**good, "attendance_w8": 120, "favourite_colour": "blue"}
+    headers = {"X-CSRFToken": csrf_token(faculty)}
+    body = faculty.post("/api/v1/at-risk/score", json={"records": [good, bad]}, headers=headers).get_json()
+    assert body["results"][0] is not None and body["results"][1] is None
+    problems = {(e["record"], e["field"]): e["problem"] for e in body["errors"]}
+    assert problems[(1, "attendance_w8")] == "attendance_w8 120 is above 100 %"
+    assert problems[(1, "favourite_colour")].startswith("unknown field")
+    only_bad = faculty.post("/api/v1/at-risk/score", json=[bad], headers=headers)
+    assert only_bad.status_code == 400
+    wrong_checkpoint = faculty.post("/api/v1/at-risk/score?checkpoint=week_99", json=good, headers=headers)
+    assert wrong_checkpoint.status_code == 400 and "checkpoint must be one of" in wrong_checkpoint.get_json()["error"]
+
+
+def test_what_if_rejects_a_value_outside_the_fields_range(app, faculty, trained):
+    from webapp.dashboards.faculty.what_if import EDITABLE
+
+    enrollment_id = stored_prediction(trained).enrollment_id
+    values = [({"type": "what-if", "field": name}, 150 if name == "attendance_w8" else None) for name in EDITABLE]
+    status, body = call(faculty, dash_app_at(app, PREFIX), PREFIX, "what-if-result.children",
+                        {"what-if.value": values, "checkpoint.value": "midterm",
+                         "selected-enrollment.data": enrollment_id})  # fmt: skip
+    assert status == 200 and "attendance (weeks 1-8): attendance_w8 150 is above 100 %" in str(body["response"])
+
+
+@pytest.mark.parametrize(
+    ("output", "values"),
+    [
+        ("student-panel.children", {"selected-enrollment.data": "abc", "risk-grid.selectedRows": []}),
+        ("student-panel.children", {"selected-enrollment.data": 99_999_999, "risk-grid.selectedRows": []}),
+        ("model-quality.children", {"checkpoint.value": "week_99"}),
+        (
+            "what-if-result.children",
+            {"what-if.value": [], "checkpoint.value": "midterm", "selected-enrollment.data": 99_999_999},
+        ),
+        ("what-if-result.children", {"what-if.value": [], "checkpoint.value": "nope", "selected-enrollment.data": 1}),
+    ],
+)
+def test_callbacks_answer_unexpected_values_with_a_clear_400(app, faculty, trained, output, values):
+    status, body = call(faculty, dash_app_at(app, PREFIX), PREFIX, output, values)
+    assert status == 400 and body["error"]
+
+
+def test_the_default_checkpoint_is_the_latest_the_current_week_has_reached():
+    from datetime import date
+
+    from core.models import Term
+
+    checkpoints = {"week_4": 4, "week_8": 8, "midterm": 9}
+    term = Term(code="T", start_date=date(2026, 9, 7))
+    assert store.default_checkpoint(checkpoints, term, today=date(2026, 9, 10)) == "week_4"  # week 1: the first
+    assert store.default_checkpoint(checkpoints, term, today=date(2026, 11, 3)) == "midterm"  # week 9 began 11-02
+    assert store.default_checkpoint(checkpoints, term, today=date(2026, 10, 26)) == "week_8"  # week 8
+    assert store.default_checkpoint(checkpoints, Term(code="T"), today=date(2026, 9, 10)) == "midterm"  # no dates
+
+
+def test_the_term_selector_offers_the_terms_with_predictions(trained):
+    assert store.terms_with_predictions(trained["version"].id) == [trained["term"]]

@@ -533,3 +533,123 @@ def test_row_numbers_assume_a_header_row_when_the_frame_has_no_source_row_index(
     )
 
     assert apply_mapping(frame, mapping).errors == [RowError(3, "id", "student ID is missing")]
+
+
+# --- real exports: outcomes, withdrawals, scales, calendar, weeks ------------------------------
+
+
+def test_outcome_words_beyond_pass_and_fail_are_understood():
+    """A distance-learning export: Pass, Distinction, Fail, Withdrawn (Distinction counts as a pass)."""
+    header = ["id_student", "code_module", "code_presentation", "score", "final_result"]
+    frame = table([["1", "AAA", "2013J", "80", "Distinction"], ["2", "AAA", "2013J", "40", "Fail"],
+                   ["3", "AAA", "2013J", "", "Withdrawn"], ["4", "AAA", "2013J", "60", "Pass"]], header)  # fmt: skip
+    fields = {"id_student": "student_id", "code_module": "course_code", "code_presentation": "term_code",
+              "score": "assignment_1", "final_result": "passed"}  # fmt: skip
+    records = apply_mapping(frame, academic_mapping(fields)).records
+    assert records["passed"].tolist() == [True, False, False, True]
+    assert records["withdrawn"].tolist() == [False, False, True, False]
+
+
+def test_the_mapping_says_what_an_institutions_own_outcome_words_mean():
+    frame = table([["1", "M", "T", "10", "Aprovado por média"], ["2", "M", "T", "10", "Trancou"]],
+                  ["a", "c", "t", "faltas", "res"])  # fmt: skip
+    fields = {"a": "student_id", "c": "course_code", "t": "term_code", "faltas": "attendance_w8", "res": "passed"}
+    unknown = apply_mapping(frame, academic_mapping(fields))
+    assert [e.problem.split(" (")[0] for e in unknown.errors] == ["'Trancou' is not a recognised outcome"]
+    records = apply_mapping(frame, academic_mapping(fields, withdrawn_values=["Trancou"])).records
+    assert records["passed"].tolist() == [True, False] and records["withdrawn"].tolist() == [False, True]
+
+
+def test_a_withdrawal_week_marks_the_student_withdrawn():
+    frame = table([["1", "M", "T", "50", "6"], ["2", "M", "T", "70", ""]], ["a", "c", "t", "att", "week"])
+    fields = {
+        "a": "student_id",
+        "c": "course_code",
+        "t": "term_code",
+        "att": "attendance_w8",
+        "week": "withdrawal_week",
+    }
+    records = apply_mapping(frame, academic_mapping(fields)).records
+    assert records["withdrawn"].tolist() == [True, False] and records["withdrawal_week"].iloc[0] == 6.0
+
+
+def test_a_0_20_grade_file_under_out_of_100_is_warned_about_before_storing():
+    rows = [[str(i), "M", "T", str(g), str(g + 1)] for i, g in enumerate([8, 12, 15, 9, 17, 11])]
+    frame = table(rows, ["a", "c", "t", "G1", "G3"])
+    fields = {"a": "student_id", "c": "course_code", "t": "term_code", "G1": "grade_p1", "G3": "final_grade"}
+    warned = apply_mapping(frame, academic_mapping(fields)).warnings
+    assert len(warned) == 2 and "'G1' (first-period grade) is at most 20" in warned[0]
+    assert apply_mapping(frame, academic_mapping(fields, scales={"grade_p1": 20, "final_grade": 20})).warnings == []
+
+
+def test_each_score_field_has_its_own_scale():
+    """Grades out of 20 do not make attendance out of 20."""
+    frame = table([["1", "M", "T", "15", "80"]], ["a", "c", "t", "G1", "freq w8"])
+    fields = {"a": "student_id", "c": "course_code", "t": "term_code", "G1": "grade_p1", "freq w8": "attendance_w8"}
+    records = apply_mapping(frame, academic_mapping(fields, scales={"grade_p1": 20})).records
+    assert records[["grade_p1", "attendance_w8"]].iloc[0].tolist() == [75.0, 80.0]
+
+
+def test_study_time_codes_1_to_4_are_warned_about():
+    rows = [[str(i), "M", "T", str(c)] for i, c in enumerate([1, 2, 2, 3, 4, 1, 2])]
+    frame = table(rows, ["a", "c", "t", "weekly study hours"])
+    fields = {"a": "student_id", "c": "course_code", "t": "term_code", "weekly study hours": "study_time_hours"}
+    assert "ordinal code" in apply_mapping(frame, academic_mapping(fields)).warnings[0]
+
+
+def test_a_pass_mark_column_sets_each_courses_pass_mark():
+    frame = table([["1", "M1", "T", "12", "10", "11"], ["2", "M2", "T", "12", "12", "11"]],
+                  ["a", "c", "t", "G1", "nota minima", "G3"])  # fmt: skip
+    fields = {"a": "student_id", "c": "course_code", "t": "term_code", "G1": "grade_p1", "nota minima": "pass_mark",
+              "G3": "final_grade"}  # fmt: skip
+    scales = {"grade_p1": 20, "pass_mark": 20, "final_grade": 20}
+    records = apply_mapping(frame, academic_mapping(fields, scales=scales)).records
+    assert records["pass_mark"].tolist() == [50.0, 60.0] and records["passed"].tolist() == [True, False]
+
+
+def test_declared_weeks_travel_with_the_mapping_and_name_extra_columns():
+    from ml.data.academic_import import ACADEMIC
+    from ml.data.import_engine import known_weeks
+
+    mapping = academic_mapping({"a": "student_id", "faltas": "absences"}, extra=["Bolsista", "Turma"],
+                               weeks={"absences": 99, "Bolsista": 0})  # fmt: skip
+    again = ColumnMapping.from_dict(json.loads(json.dumps(mapping.to_dict())))
+    weeks = known_weeks(ACADEMIC, again)
+    assert weeks["absences"] == 99 and weeks["x_bolsista"] == 0 and weeks["x_turma"] is None
+    assert weeks["student_id"] is None
+
+
+def test_terms_are_ordered_by_the_date_their_code_stands_for():
+    from ml.data.academic_sql import term_start_from_code
+
+    codes = ["Spring 2025", "Fall 2024", "Spring 2024", "2024-2", "2025-1", "1º semestre 2024"]
+    ordered = sorted(codes, key=term_start_from_code)
+    assert ordered.index("Spring 2024") < ordered.index("Fall 2024") < ordered.index("Spring 2025")
+    assert ordered.index("1º semestre 2024") < ordered.index("2024-2") < ordered.index("2025-1")
+    assert sorted(["Fall 2024", "Spring 2024"]) == ["Fall 2024", "Spring 2024"]  # what sorting codes would do
+
+
+def test_json_records_follow_the_same_rules_as_a_file():
+    """validate_records (one record at a time, no pandas) agrees with apply_mapping on the same values."""
+    import random
+
+    from ml.data.academic_import import ACADEMIC
+    from ml.data.import_engine import validate_records
+
+    rng = random.Random(3)
+    fields = ["student_id", "course_code", "term_code", "attendance_w8", "quiz_1", "absences", "age", "prior_gpa",
+              "sex", "study_time_hours"]  # fmt: skip
+    cells = {"attendance_w8": ["85", "120", "-3", "7,5", "x", ""], "quiz_1": ["50", "101", "0"],
+             "absences": ["3", "-1", ""], "age": ["19", "5", "120"], "prior_gpa": ["3.5", "4.5", ""],
+             "sex": ["feminino", "M", "other"], "study_time_hours": ["10", "200"]}  # fmt: skip
+    rows = [[f"S{i}", "MAT", "T1", *(rng.choice(cells[f]) for f in fields[3:])] for i in range(60)]
+    frame = table(rows, fields)
+    by_file = apply_mapping(frame, academic_mapping(dict(zip(fields, fields, strict=True))))
+    records = [dict(zip(fields, row, strict=True)) for row in rows]
+    valid, positions, errors = validate_records(ACADEMIC, records)
+    assert positions == [r - 2 for r in by_file.records["source_row"]]
+    assert {(e.record + 2, e.field) for e in errors} == {(e.row, e.column) for e in by_file.errors}
+    assert {(e.record + 2, e.problem) for e in errors} == {(e.row, e.problem) for e in by_file.errors}
+    for value, (_, expected) in zip(valid, by_file.records.iterrows(), strict=True):
+        for name in ("attendance_w8", "quiz_1", "prior_gpa", "sex"):
+            assert (value.get(name) is None and pd.isna(expected[name])) or value[name] == expected[name]

@@ -37,3 +37,13 @@ def test_model_stores_its_rules_and_predict_accepts_an_override(trained, small_r
     scored = trained.model.predict(current, rules=rules)
     expected = scored["risk_band"].map({"high": "Call today.", "medium": "Email.", "low": "Nothing."})
     assert (scored["recommendation"] == expected).all()
+
+
+def test_default_advice_names_only_what_the_institution_records():
+    from ml.at_risk.recommend import default_rules
+
+    grades_only = default_rules({"grade_p1", "grade_p2", "absences"})
+    text = " ".join(a for band in grades_only.values() for a in band.values())
+    assert "LMS" not in text and "attendance" in text
+    nothing_recorded = " ".join(a for band in default_rules({"grade_p1"}).values() for a in band.values())
+    assert "LMS" not in nothing_recorded and "attendance" not in nothing_recorded

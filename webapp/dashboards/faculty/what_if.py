@@ -66,7 +66,7 @@ def register(app: Dash) -> None:
     def load_student(enrollment_id):
         if not enrollment_id:
             return [None] * len(EDITABLE), "No student chosen: values below start empty."
-        record = store.scoring_record(callback_int(enrollment_id, "enrollment"))
+        record = _record(enrollment_id)
         values = [None if record.get(name) is None else round(float(record[name]), 1) for name in EDITABLE]
         return values, f"{record['student_id']} in {record['course_code']}"
 
@@ -84,7 +84,7 @@ def register(app: Dash) -> None:
         checkpoint = callback_choice(checkpoint, list(scorer.checkpoints), "checkpoint")
         if not isinstance(values, list) or len(values) != len(EDITABLE):
             raise CallbackInputError(f"expected {len(EDITABLE)} what-if values")
-        recorded = store.scoring_record(callback_int(enrollment_id, "enrollment"))
+        recorded = _record(enrollment_id)
         edited = {**recorded, **{n: (None if v in (None, "") else v) for n, v in zip(EDITABLE, values, strict=True)}}
         valid, _, errors = validate_records(ACADEMIC, [recorded, edited])
         if errors:
@@ -114,3 +114,10 @@ def register(app: Dash) -> None:
 
 def _label(field: str) -> str:
     return SIGNALS_BY_NAME[field].label if field in SIGNALS_BY_NAME else field
+
+
+def _record(enrollment_id) -> dict:
+    try:
+        return store.scoring_record(callback_int(enrollment_id, "enrollment"))
+    except LookupError as exc:
+        raise CallbackInputError(str(exc)) from exc

@@ -25,6 +25,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(uploads.bp)
+    from webapp.admin.calendar import bp as calendar_admin_bp
+
+    app.register_blueprint(calendar_admin_bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
     auth.install_guards(app)

@@ -285,6 +285,8 @@ def hold_out_detail(
     gate = naive.gate_summary(gate_groups)
     detail = {
         "chosen": chosen,
+        "candidate_labels": {name: CANDIDATE_LABELS[name] for name in fitted},
+        "baseline_labels": dict(naive.BASELINE_LABELS),
         "level": model.interval.level,
         "candidates": candidates,
         "model": candidates[chosen],

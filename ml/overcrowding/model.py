@@ -256,6 +256,9 @@ def hold_out_detail(
     summary = gate.summary(GATE_METRIC, True, gate_groups, GATE_MARGIN)
     detail = {
         "chosen": chosen,
+        "candidate_labels": {name: CANDIDATE_LABELS[name] for name in fitted},
+        "baseline_labels": {RULE: f"Rule: {RULE_LABEL}"},
+        "class_labels": list(CLASS_LABELS),
         "share": share,
         "threshold": model.threshold,
         "candidates": candidates,

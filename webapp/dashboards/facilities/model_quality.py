@@ -9,11 +9,7 @@ from flask_login import current_user
 
 from core.models import ModelVersion
 from jobs import queue, tasks
-from ml.occupancy.baselines import BASELINE_LABELS
-from ml.occupancy.model import CANDIDATE_LABELS as OCCUPANCY_CANDIDATES
 from ml.overcrowding import limit
-from ml.overcrowding.model import CANDIDATE_LABELS as OVERCROWDING_CANDIDATES
-from ml.overcrowding.model import CLASS_LABELS, RULE, RULE_LABEL
 from webapp.dashboards.components import (
     binary_confusion,
     class_report_table,
@@ -102,6 +98,7 @@ def register(app: Dash) -> None:
 def occupancy_quality(version: ModelVersion) -> html.Div:
     detail = version.metrics.get("detail", {})
     chosen = detail.get("chosen", "")
+    labels = detail.get("candidate_labels", {})
     split = detail.get("split", {})
     later = detail.get("later_weeks") or {}
     return html.Div(
@@ -116,8 +113,8 @@ def occupancy_quality(version: ModelVersion) -> html.Div:
                                 detail.get("model", {}),
                                 detail.get("baselines", {}),
                                 REGRESSION_METRICS,
-                                model_label=f"Model ({OCCUPANCY_CANDIDATES.get(chosen, chosen)})",
-                                baseline_labels=BASELINE_LABELS,
+                                model_label=f"Model ({labels.get(chosen, chosen)})",
+                                baseline_labels=detail.get("baseline_labels", {}),
                                 id_="occupancy-metrics",
                             ),
                             html.P(
@@ -129,7 +126,7 @@ def occupancy_quality(version: ModelVersion) -> html.Div:
                             ),
                             _candidates_table(
                                 detail.get("candidates", {}),
-                                OCCUPANCY_CANDIDATES,
+                                labels,
                                 (("mae", "MAE"), ("wape", "WAPE"), ("r2", "R²"), ("interval_coverage", "Coverage")),
                                 chosen,
                                 "occupancy-candidates",
@@ -158,6 +155,9 @@ def overcrowding_quality(version: ModelVersion) -> html.Div:
     detail = version.metrics.get("detail", {})
     chosen = detail.get("chosen", "")
     model = detail.get("model", {})
+    labels = detail.get("candidate_labels", {})
+    negative, positive = detail.get("class_labels", ("fits", "overcrowded"))
+    rule = detail.get("best_baseline", "")
     return html.Div(
         [
             _trained_on(version, detail.get("split", {})),
@@ -170,8 +170,8 @@ def overcrowding_quality(version: ModelVersion) -> html.Div:
                                 model,
                                 detail.get("baselines", {}),
                                 CLASSIFICATION_METRICS,
-                                model_label=f"Model ({OVERCROWDING_CANDIDATES.get(chosen, chosen)})",
-                                baseline_labels={RULE: f"Rule: {RULE_LABEL}"},
+                                model_label=f"Model ({labels.get(chosen, chosen)})",
+                                baseline_labels=detail.get("baseline_labels", {}),
                                 id_="overcrowding-metrics",
                             ),
                             html.P(
@@ -181,11 +181,14 @@ def overcrowding_quality(version: ModelVersion) -> html.Div:
                                 className="small text-muted",
                             ),
                             html.H3("Model: confusion matrix", className="h6"),
-                            binary_confusion(model.get("confusion", {}), *CLASS_LABELS, id_="overcrowding-confusion"),
+                            binary_confusion(
+                                model.get("confusion", {}), negative, positive, id_="overcrowding-confusion"
+                            ),
                             html.H3("Rule: confusion matrix", className="h6"),
                             binary_confusion(
-                                detail.get("baselines", {}).get(RULE, {}).get("confusion", {}),
-                                *CLASS_LABELS,
+                                detail.get("baselines", {}).get(rule, {}).get("confusion", {}),
+                                negative,
+                                positive,
                                 id_="overcrowding-rule-confusion",
                             ),
                         ],
@@ -199,7 +202,7 @@ def overcrowding_quality(version: ModelVersion) -> html.Div:
                             else None,
                             _candidates_table(
                                 detail.get("candidates", {}),
-                                OVERCROWDING_CANDIDATES,
+                                labels,
                                 (("precision", "Precision"), ("recall", "Recall"), ("f1", "F1"), ("pr_auc", "PR-AUC")),
                                 chosen,
                                 "overcrowding-candidates",

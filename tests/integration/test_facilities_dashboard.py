@@ -358,3 +358,31 @@ def test_other_roles_cannot_open_facilities_callbacks(clients):
         headers={"X-CSRFToken": csrf_token(client)},
     )
     assert response.status_code == 403
+
+
+def test_the_mapping_downloaded_from_the_import_tab_is_the_clis_mapping_file(app, facilities):
+    from ml.data.campus_import import ColumnMapping
+
+    pairs = [
+        ({"type": "campus-field", "column": "Dia"}, "weekday"),
+        ({"type": "campus-field", "column": "x"}, "__ignore__"),
+    ]
+    status, body = callback(
+        app,
+        facilities,
+        "campus-mapping-download.data",
+        {
+            "campus-download-mapping.n_clicks": 1,
+            "campus-kind.value": "timetable",
+            "campus-field.value": pairs,
+            "campus-field.id": [(i, i) for i, _ in pairs],
+            "campus-default-term.value": "2026-1",
+            "campus-weekday-numbers.value": "brazil",
+            "campus-survey-max.value": 100,
+        },
+    )
+    download = body["response"]["campus-mapping-download"]["data"]
+    mapping = ColumnMapping.from_dict(json.loads(download["content"]))
+    assert status == 200 and download["filename"] == "timetable-mapping.json"
+    assert mapping.kind == "timetable" and mapping.fields == {"Dia": "weekday"}
+    assert mapping.options == {"default_term": "2026-1"} and mapping.values["weekday"]["Mon"] == ["2", "2a"]

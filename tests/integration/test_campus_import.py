@@ -216,11 +216,12 @@ def test_dates_give_the_week_of_term_from_its_start(timetable):
     term = db.session.scalar(select(Term).where(Term.code == TERM))
     term.start_date = pd.Timestamp("2026-03-02").date()
     db.session.commit()
-    text = (
-        "turma;dia;horario;data;presentes\n"
-        "MAT1-01;segunda;08:00;16/03/2026;90\n"
-        "MAT1-01;segunda;08:00;2026-02-01;90\n"
-    )
+    lines = [
+        "turma;dia;horario;data;presentes",
+        "MAT1-01;segunda;08:00;16/03/2026;90",
+        "MAT1-01;segunda;08:00;2026-02-01;90",
+    ]
+    text = "\n".join(lines) + "\n"
     report = run("observations", text, default_term=TERM)
     assert report.n_valid == 1 and "before the term's first week" in report.errors[0].problem
     assert db.session.scalar(select(AttendanceObservation.week)) == 3

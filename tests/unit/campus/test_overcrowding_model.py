@@ -30,9 +30,10 @@ def test_metrics_are_flat_beside_the_rule_with_report_confusion_and_curves(train
     report = detail["class_report"]
     assert report["labels"] == list(overcrowding.CLASS_LABELS) and report["n"] == detail["model"]["n"]
     confusion = detail["model"]["confusion"]
-    assert sum(confusion.values()) == detail["model"]["n"] and confusion["tp"] + confusion["fn"] == report["per_class"][
-        "overcrowded"
-    ]["support"]
+    assert (
+        sum(confusion.values()) == detail["model"]["n"]
+        and confusion["tp"] + confusion["fn"] == report["per_class"]["overcrowded"]["support"]
+    )
     assert detail["curves"]["roc"] and detail["gate"]["metric"] == "f1"
 
 

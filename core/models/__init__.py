@@ -21,6 +21,7 @@ from core.models.census import (
 )
 from core.models.imports import ImportBatch, MappingPreset
 from core.models.lifecycle import JobRun, ModelVersion, Publication
+from core.models.media import ImageScore, ImageUpload, LabelledDataset
 from core.models.settings import Setting
 from core.models.view_cache import ViewCache
 
@@ -37,9 +38,12 @@ __all__ = [
     "ClassSession",
     "Course",
     "Enrollment",
+    "ImageScore",
+    "ImageUpload",
     "ImportBatch",
     "Intervention",
     "JobRun",
+    "LabelledDataset",
     "MappingPreset",
     "ModelVersion",
     "OccupancyPrediction",

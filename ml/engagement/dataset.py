@@ -22,7 +22,7 @@ import io
 import stat
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -39,6 +39,8 @@ MIN_CLASSES = 2
 ENGAGED_NAMES = {"engaged", "confused", "frustrated", "focused", "attentive"}
 NOT_ENGAGED_NAMES = {"not engaged", "not_engaged", "disengaged", "unengaged", "looking away", "bored", "drowsy"}
 IGNORED_PARTS = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
+PROGRESS_EVERY = 50  # entries between progress reports of an import
+ImportProgress = Callable[[int, int], None]  # (entries read, entries in all)
 
 
 class ArchiveRejectedError(ValueError):
@@ -143,6 +145,60 @@ def face_set(
     )
 
 
+def combine(parts: Mapping[str, FaceSet]) -> FaceSet:
+    """One face set from several sources (e.g. the generated faces and each imported set), named by their keys.
+
+    Groups and sources are prefixed with the source's key, so two sets' "person-01" folders stay two people;
+    rows without a group stay ungrouped (near-duplicate clustering then spans every source).
+    """
+    parts = {name: faces for name, faces in parts.items() if len(faces)}
+    if not parts:
+        raise ValueError("no faces to combine")
+    shapes = {faces.inputs.shape[1:] for faces in parts.values()}
+    if len(shapes) > 1:
+        raise ValueError(f"the face sets were cropped differently: {sorted(shapes)}")
+    return FaceSet(
+        inputs=np.concatenate([faces.inputs for faces in parts.values()]),
+        labels=np.concatenate([faces.labels for faces in parts.values()]),
+        groups=np.concatenate(
+            [np.array([f"{name}/{g}" if g else "" for g in faces.groups], dtype=str) for name, faces in parts.items()]
+        ),
+        sources=[f"{name}/{source}" for name, faces in parts.items() for source in faces.sources],
+        face_found=np.concatenate([faces.face_found for faces in parts.values()]),
+        hashes=np.concatenate([faces.hashes for faces in parts.values()]),
+    )
+
+
+def save_face_set(faces: FaceSet, path: Path) -> None:
+    """The crops and their labels as one compressed .npz (plain arrays: loading needs no pickle)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("wb") as handle:
+        np.savez_compressed(
+            handle,
+            inputs=faces.inputs,
+            labels=faces.labels.astype(str),
+            groups=faces.groups.astype(str),
+            sources=np.array(faces.sources, dtype=str),
+            face_found=faces.face_found,
+            hashes=faces.hashes,
+        )
+    tmp.replace(path)
+
+
+def load_face_set(path: Path) -> FaceSet:
+    """A face set written by `save_face_set`."""
+    with np.load(Path(path), allow_pickle=False) as saved:
+        return FaceSet(
+            inputs=saved["inputs"],
+            labels=saved["labels"],
+            groups=saved["groups"],
+            sources=saved["sources"].tolist(),
+            face_found=saved["face_found"],
+            hashes=saved["hashes"],
+        )
+
+
 def read_labelled_zip(
     archive: bytes | Path,
     *,
@@ -150,6 +206,7 @@ def read_labelled_zip(
     limits: ArchiveLimits = ArchiveLimits(),
     size: int = INPUT_SIZE,
     colour: bool = False,
+    progress: ImportProgress | None = None,
 ) -> tuple[FaceSet, ImportReport]:
     """Faces and an import report from a labelled zip (bytes or a path), read safely in memory."""
     data = archive.read_bytes() if isinstance(archive, Path) else archive
@@ -162,7 +219,7 @@ def read_labelled_zip(
     report = ImportReport()
     with bundle:
         entries = list(_zip_entries(bundle, limits, report))
-        return _import(entries, layout, limits, report, size, colour)
+        return _import(entries, layout, limits, report, size, colour, progress)
 
 
 def read_labelled_folder(
@@ -172,6 +229,7 @@ def read_labelled_folder(
     limits: ArchiveLimits = ArchiveLimits(),
     size: int = INPUT_SIZE,
     colour: bool = False,
+    progress: ImportProgress | None = None,
 ) -> tuple[FaceSet, ImportReport]:
     """Faces and an import report from a labelled directory tree (links are refused, never followed)."""
     root = Path(root)
@@ -179,7 +237,7 @@ def read_labelled_folder(
         raise ArchiveRejectedError(f"{root} is not a folder")
     report = ImportReport()
     entries = list(_folder_entries(root, limits, report))
-    return _import(entries, layout, limits, report, size, colour)
+    return _import(entries, layout, limits, report, size, colour, progress)
 
 
 def suggest_engaged(classes: Iterable[str]) -> dict[str, bool | None]:
@@ -262,13 +320,19 @@ class _Entry:
 
 
 def _import(
-    entries: list[_Entry], layout: str, limits: ArchiveLimits, report: ImportReport, size: int, colour: bool
+    entries: list[_Entry],
+    layout: str,
+    limits: ArchiveLimits,
+    report: ImportReport,
+    size: int,
+    colour: bool,
+    progress: ImportProgress | None,
 ) -> tuple[FaceSet, ImportReport]:
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}")
     entries = _strip_wrapper(entries)
     report.layout = layout = _resolve_layout(entries, layout)
-    faces = face_set(_valid_images(entries, layout, limits, report), size=size, colour=colour)
+    faces = face_set(_valid_images(entries, layout, limits, report, progress), size=size, colour=colour)
     report.accepted = [
         {"path": source, "label": str(label), "face_found": bool(found)}
         for source, label, found in zip(faces.sources, faces.labels, faces.face_found, strict=True)
@@ -283,12 +347,14 @@ def _import(
 
 
 def _valid_images(
-    entries: list[_Entry], layout: str, limits: ArchiveLimits, report: ImportReport
+    entries: list[_Entry], layout: str, limits: ArchiveLimits, report: ImportReport, progress: ImportProgress | None
 ) -> Iterator[tuple[np.ndarray, str, str, str]]:
     """(pixels, label, group, path) of each acceptable entry; refusals go to `report`."""
     depth = 1 if layout == "class" else 2
     seen: dict[str, str] = {}
-    for entry in entries:
+    for done, entry in enumerate(entries):
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done, len(entries))
         path, parts = str(entry.path), entry.path.parts
         if len(parts) <= depth:
             report.refuse(path, "outside_layout", f"not inside a {layout}/ folder")

@@ -27,11 +27,11 @@ import numpy as np
 
 from ml.engagement.crops import INPUT_SIZE, MARGIN
 from ml.engagement.dataset import FaceSet, grouped_split, split_groups, suggest_engaged
-from ml.engagement.evaluate import classification_figures
+from ml.engagement.evaluate import held_out_metrics
 
 MIN_CLASS_IMAGES = 10
 FILTERS = (16, 32, 64, 64)
-HEADLINE = ("accuracy", "precision", "recall", "f1", "roc_auc", "engaged_accuracy")
+TEST_SIZE = 0.2
 
 
 class InsufficientDataError(ValueError):
@@ -111,7 +111,7 @@ def train(
     time_budget_s: float | None = None,
     patience: int = 6,
     learning_rate: float = 3e-3,
-    test_size: float = 0.2,
+    test_size: float = TEST_SIZE,
     validation_size: float = 0.15,
     augment: bool = True,
     seed: int = 0,
@@ -125,8 +125,8 @@ def train(
     started = time.perf_counter()
     mapping = _engaged_mapping(faces, engaged)
     _check_classes(faces)
-    faces = dataclasses.replace(faces, groups=split_groups(faces))
-    train_index, test_index = _split(faces, test_size, seed, "evaluation")
+    train_index, test_index, groups = held_out_split(faces, test_size=test_size, seed=seed)
+    faces = dataclasses.replace(faces, groups=groups)
     fit_index, val_index = _split(faces.subset(train_index), validation_size, seed + 1, "early stopping")
     fit_index, val_index = train_index[fit_index], train_index[val_index]
 
@@ -167,16 +167,19 @@ def train(
     classifier = EngagementClassifier(classifier_network, classes, mapping, size, channels == 3)
 
     probabilities = classifier.predict_proba(faces.inputs[test_index])
-    figures = classification_figures(
-        faces.labels[test_index], probabilities, classes, mapping, train_labels=faces.labels[train_index].tolist()
+    metrics = held_out_metrics(
+        faces.labels[test_index],
+        probabilities,
+        classes,
+        mapping,
+        train_labels=faces.labels[train_index].tolist(),
+        clusters=groups[test_index],
+        seed=seed,
     )
     history = {k: [float(v) for v in values] for k, values in fitted.history.items()}
     epochs_run = len(history.get("loss", []))
     best_epoch = stop_early.best_epoch + 1 if stop_early.best_weights is not None else epochs_run  # weights kept
-    metrics = {k: figures[k] for k in HEADLINE} | {k: v for k, v in figures.items() if k.startswith("baseline_")}
-    metrics["detail"] = {
-        "per_class": figures["per_class"],
-        "confusion": figures["confusion"],
+    metrics["detail"] |= {
         "curves": history,
         "best_epoch": best_epoch,
         "test_faces_found": float(faces.face_found[test_index].mean()),
@@ -195,6 +198,8 @@ def train(
         "learning_rate": learning_rate,
         "augment": augment,
         "time_budget_s": time_budget_s,
+        "test_size": test_size,
+        "validation_size": validation_size,
         "seed": seed,
     }
     data_summary = {
@@ -210,6 +215,19 @@ def train(
         "train_seconds": round(time.perf_counter() - started, 1),
     }
     return EngagementTraining(classifier, metrics, params, data_summary, history, test_index)
+
+
+def held_out_split(
+    faces: FaceSet, *, test_size: float = TEST_SIZE, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train rows, test rows, every row's split group) of the evaluation split `train` holds out.
+
+    The same faces, size and seed give the same split, so another model (production, at the gate) can be scored on
+    exactly the rows a candidate never saw.
+    """
+    groups = split_groups(faces)
+    train_index, test_index = _split(dataclasses.replace(faces, groups=groups), test_size, seed, "evaluation")
+    return train_index, test_index, groups
 
 
 def build_network(size: int, channels: int, n_classes: int, *, augment: bool = True) -> tuple[Any, Any]:

@@ -26,7 +26,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(uploads.bp)
     from webapp.admin.calendar import bp as calendar_admin_bp
+    from webapp.admin.engagement import bp as engagement_admin_bp
 
+    app.register_blueprint(engagement_admin_bp)
     app.register_blueprint(calendar_admin_bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)

@@ -189,6 +189,17 @@ def import_records():
     return jsonify(report), 200 if report["rows_valid"] else 400
 
 
+@bp.post("/engagement/score")
+@role_required("faculty")
+def score_engagement():
+    """Score one image (multipart field `file`): each face's box, engaged probability and label, the summary and
+    the model version. The image is checked like an upload (a non-image gets a 4xx with the reason) and not kept."""
+    from webapp.uploads.scoring import api_answer
+
+    body, status = api_answer(request.files.get("file"))
+    return jsonify(body), status
+
+
 @bp.get("/jobs/<int:run_id>")
 @role_required("admin")
 def job(run_id: int):

@@ -15,6 +15,7 @@ SUMMARIES = {
     "api.score_at_risk": (
         "Score records (faculty): a JSON record or list (fast), or a CSV/Excel file; JSON, or CSV with Accept: text/csv"
     ),
+    "api.score_engagement": "Engagement of the faces in one image (faculty): multipart `file`; boxes, probabilities",
     "api.import_records": "Import academic records (faculty): file + optional mapping; ?dry_run=1 validates only",
 }
 

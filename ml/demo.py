@@ -20,6 +20,7 @@ Echo = Callable[[str], None]
 SEEDER_MODULES = {
     "academic": "ml.data.academic_sql",
     "campus": "ml.data.campus_sql",
+    "census": "ml.census.demo",
 }
 
 

@@ -21,6 +21,7 @@ Progress = Callable[[int, str], None]
 # Task name -> module that defines `TASK`. A new task adds its line here.
 TASK_MODULES = {
     "at_risk": "ml.at_risk.task",
+    "enrollment": "ml.enrollment.task",
     "engagement": "ml.engagement.task",
     "occupancy": "ml.occupancy.task",
     "overcrowding": "ml.overcrowding.task",

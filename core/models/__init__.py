@@ -19,6 +19,7 @@ from core.models.census import (
     CensusYear,
     School,
 )
+from core.models.enrollment import EnrollmentAreaForecast, EnrollmentForecast
 from core.models.imports import ImportBatch, MappingPreset
 from core.models.lifecycle import JobRun, ModelVersion, Publication
 from core.models.media import ImageScore, ImageUpload, LabelledDataset
@@ -38,6 +39,8 @@ __all__ = [
     "ClassSession",
     "Course",
     "Enrollment",
+    "EnrollmentAreaForecast",
+    "EnrollmentForecast",
     "ImageScore",
     "ImageUpload",
     "ImportBatch",

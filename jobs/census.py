@@ -514,6 +514,30 @@ def refresh_census(run_id: int, years: list[int], source: str | None = None) -> 
                 last["percent"] = event.percent
                 progress(event.percent, event.message)
 
-        return refresh(years, source, report, run_id=run_id, requested_by=run.requested_by or "worker").as_dict()
+        requested_by = run.requested_by or "worker"
+        try:
+            result = refresh(years, source, report, run_id=run_id, requested_by=requested_by)
+        except CensusRefreshError as exc:
+            republish_forecasts(exc.result, requested_by)  # the years that did load change the forecasts too
+            raise
+        return {**result.as_dict(), "forecasts": republish_forecasts(result, requested_by)}
 
     return tasks.tracked(run_id, work)
+
+
+def republish_forecasts(result: RefreshResult, requested_by: str) -> str:
+    """Once years are loaded, ask for the enrollment forecasts to be rewritten from the latest census (a queued
+    publish of the production model); says what was done, for the job's result and the CLI."""
+    from core.models import ModelVersion
+
+    if not result.loaded:
+        return "no year loaded: the forecasts are unchanged"
+    if ModelVersion.production("enrollment") is None:
+        return "no enrollment model in production yet: train one (retrain enrollment) to forecast"
+    years = ", ".join(str(load.year) for load in result.loaded)
+    try:
+        run = tasks.request_publish("enrollment", requested_by, f"census {years} loaded")
+    except (queue.QueueUnavailableError, queue.JobAlreadyRunningError) as exc:
+        log.warning("census refresh: the enrollment forecasts were not republished: %s", exc)
+        return f"the forecasts could not be republished now ({exc}); an admin can republish enrollment"
+    return f"enrollment forecasts rewritten by job {run.id} ({run.kind})"

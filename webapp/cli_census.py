@@ -49,6 +49,8 @@ def census_refresh(years: str, source: str | None, use_queue: bool) -> None:
         click.echo(
             f"{load.year}: {load.rows:,} schools ({load.active_schools:,} active), md5 {load.md5_check}{renamed}"
         )
+    if result.loaded:
+        click.echo(f"forecasts: {census.republish_forecasts(result, 'cli')}")
     if failure is not None:
         for year, reason in failure.result.failed.items():
             click.echo(f"{year}: FAILED: {reason}", err=True)

@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.db import Base, session, utcnow
@@ -152,7 +152,8 @@ class ApiToken(Base):
 
     @classmethod
     def find_active(cls, plain: str) -> ApiToken | None:
-        token = session.scalar(select(cls).where(cls.token_hash == _digest(plain)))
+        # The token and its user in one round trip: every API request asks.
+        token = session.scalar(select(cls).options(joinedload(cls.user)).where(cls.token_hash == _digest(plain)))
         if token is None or token.revoked_at is not None or not token.user.active:
             return None
         return token

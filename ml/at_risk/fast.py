@@ -14,12 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ml.at_risk.features import MISSING_SUFFIX
 from ml.at_risk.reasons import describe, join_texts, past_course_references, top_reasons
 from ml.at_risk.recommend import recommend_many
-from ml.at_risk.segments import UNKNOWN_SEGMENT, segment_axes
+from ml.at_risk.segments import axis_values
 
 
 @dataclass
@@ -50,9 +49,9 @@ class FastScorer:
     """An `AtRiskModel`'s checkpoints compiled for small inputs, with the recommendation rules in force."""
 
     def __init__(self, model, rules: dict[str, dict[str, str]]):
-        from ml.at_risk.model import MEDIUM_SHARE, REASONS
-
         from threadpoolctl import threadpool_limits
+
+        from ml.at_risk.model import MEDIUM_SHARE, REASONS
 
         # One OpenMP thread for this process: on 2 cores, a second runtime's spin-waiting pool (scikit-learn's
         # and LightGBM's each bring one) otherwise stalls every LightGBM call by milliseconds. Only processes
@@ -71,7 +70,7 @@ class FastScorer:
             return []
         n = len(records)
         columns = _columns(records)
-        name = checkpoint or self.model.latest_checkpoint(pd.DataFrame(columns))
+        name = checkpoint or self.model.latest_checkpoint(columns)
         if name not in self.checkpoints:
             raise KeyError(f"no checkpoint {name!r}; this model has {', '.join(self.checkpoints)}")
         compiled = self.checkpoints[name]
@@ -91,17 +90,13 @@ class FastScorer:
         ]  # fmt: skip
 
     def _segments(self, imputed: dict[str, np.ndarray], n: int) -> np.ndarray:
-        segmenter = self.model.segmenter
-        if not segmenter.axes_:
-            return np.full(n, UNKNOWN_SEGMENT, dtype=object)
-        return segmenter.assign(segment_axes(pd.DataFrame(imputed)))
+        return self.model.segmenter.assign(axis_values(imputed), n)
 
     def _reasons(self, compiled: _CompiledCheckpoint, features: dict, matrix: np.ndarray, courses: list) -> list:
         top = top_reasons(compiled.contributions(matrix), compiled.sources, top=self.reasons + 1)
         used = sorted({top.fields[g] for g in np.unique(top.index[top.index >= 0])})
         references = past_course_references(used, list(courses), compiled.course_medians, compiled.training_medians)
-        frame = pd.DataFrame({name: features[name] for name in compiled.feature_names})
-        described = describe(top, frame, None, compiled.training_medians, keep=self.reasons, references=references)
+        described = describe(top, features, None, compiled.training_medians, keep=self.reasons, references=references)
         return list(join_texts(described["text"]))
 
 

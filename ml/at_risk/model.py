@@ -9,7 +9,7 @@ saved model. The positive class everywhere is FAIL.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -142,8 +142,8 @@ class AtRiskModel:
         """The record columns a checkpoint reads."""
         return self._checkpoint(checkpoint).fields()
 
-    def latest_checkpoint(self, records: pd.DataFrame) -> str:
-        """The latest checkpoint whose newly known signals are present in `records`.
+    def latest_checkpoint(self, records: pd.DataFrame | Mapping[str, Sequence]) -> str:
+        """The latest checkpoint whose newly known signals are present in `records` (a frame, or columns).
 
         A checkpoint that adds no signal over the previous one counts as present when that one is.
         When nothing is present (e.g. week 2), the earliest checkpoint scores with typical values.
@@ -151,7 +151,7 @@ class AtRiskModel:
         chosen, previous_week, previous_present = self.checkpoints[0], -1, True
         for name, m in self.checkpoint_models.items():
             new = [s for s in m.features_step.signals_ if SIGNALS_BY_NAME[s].known_at_week > previous_week]
-            present = any(s in records.columns and records[s].notna().any() for s in new) if new else previous_present
+            present = any(_recorded(records, s) for s in new) if new else previous_present
             if present:
                 chosen = name
             previous_week, previous_present = m.week, present
@@ -470,6 +470,12 @@ def data_summary(split: TermSplit) -> dict:
 
 
 # -- helpers
+
+
+def _recorded(records: pd.DataFrame | Mapping[str, Sequence], name: str) -> bool:
+    if isinstance(records, pd.DataFrame):
+        return name in records.columns and bool(records[name].notna().any())
+    return any(v is not None and v == v for v in records.get(name) or [])  # v == v: not NaN
 
 
 def _no_progress(percent: int, message: str) -> None:

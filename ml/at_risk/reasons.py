@@ -75,7 +75,7 @@ def top_reasons(
 
 def describe(
     reasons: TopReasons,
-    features: pd.DataFrame,
+    features: pd.DataFrame | dict[str, np.ndarray],
     course_codes: pd.Series | None,
     training_medians: dict[str, float],
     keep: int | None = None,
@@ -84,7 +84,8 @@ def describe(
     """Value, reference and sentence of the reasons, as arrays of `keep` columns (default: all of `reasons`).
 
     The reference of a value is the median of the student's course in this batch (`course_codes`), or the
-    `references` given (e.g. the course's median in past terms, for one record scored alone).
+    `references` given (e.g. the course's median in past terms, for one record scored alone). `features` is a
+    frame, or (the one-record path) a dict of arrays.
     Returns a dict with "text", "value", "reference" and the matching "index" and "contribution". A reason
     restating another one's value is dropped and the rest move up, so ask `top_reasons` for one more than
     `keep`.
@@ -100,11 +101,12 @@ def describe(
         field = reasons.fields[g]
         label, unit = label_and_unit(field)
         rows, slots = np.nonzero(reasons.index == g)
-        if field not in features.columns:
+        if field not in features:
             text[rows, slots] = label
             continue
-        raw = features[field].to_numpy()[rows]
-        if not pd.api.types.is_numeric_dtype(features[field]):
+        column = np.asarray(features[field])
+        raw = column[rows]
+        if column.dtype.kind not in "biuf":
             value[rows, slots] = raw
             text[rows, slots] = [f"{label}: {v}" for v in raw]
             continue

@@ -8,6 +8,8 @@ axes it has ("Weak results, often absent"), never "Disengaged" from grades alone
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
@@ -31,22 +33,31 @@ AXIS_WORDS = {
 TYPICAL_Z = 0.35
 
 
+# Axis -> the features that measure it, best first.
+AXIS_SOURCES = {
+    "performance": ("quiz_mean", "latest_grade"),
+    "engagement": ("engagement_index",),
+    "attendance": ("attendance_w8", "attendance_w4"),
+}
+
+
 def segment_axes(frame: pd.DataFrame) -> pd.DataFrame:
     """The segment axes from a checkpoint's imputed feature frame, using what is known at that point.
 
     performance: average quiz score so far (else the latest grade); engagement: the engagement index;
     attendance: the latest attendance window. Axes the frame cannot provide are left out.
     """
+    return pd.DataFrame(axis_values(frame), index=frame.index)
+
+
+def axis_values(features: pd.DataFrame | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """`segment_axes` as a dict of arrays (the one-record path builds no frame)."""
     axes = {}
-    for axis, candidates in (
-        ("performance", ("quiz_mean", "latest_grade")),
-        ("engagement", ("engagement_index",)),
-        ("attendance", ("attendance_w8", "attendance_w4")),
-    ):
-        source = next((c for c in candidates if c in frame.columns), None)
+    for axis, candidates in AXIS_SOURCES.items():
+        source = next((c for c in candidates if c in features), None)
         if source is not None:
-            axes[axis] = frame[source].to_numpy(dtype=np.float64)
-    return pd.DataFrame(axes, index=frame.index)
+            axes[axis] = np.asarray(features[source], dtype=np.float64)
+    return axes
 
 
 def name_clusters(centroids: np.ndarray, axes: list[str] | tuple[str, ...] = AXES) -> list[str]:
@@ -106,14 +117,15 @@ class Segmenter:
         self.names_ = name_clusters(self.kmeans_.cluster_centers_, usable)
         return self
 
-    def assign(self, axes: pd.DataFrame) -> np.ndarray:
-        """Segment name per row; an axis unknown in `axes` counts as typical (z = 0)."""
+    def assign(self, axes: pd.DataFrame | Mapping[str, np.ndarray], n: int | None = None) -> np.ndarray:
+        """Segment name per row (`axes` a frame, or `n` rows of arrays); an axis unknown there counts as typical."""
+        n = len(axes) if n is None else n
         if not self.axes_:
-            return np.full(len(axes), UNKNOWN_SEGMENT, dtype=object)
-        z = np.zeros((len(axes), len(self.axes_)))
+            return np.full(n, UNKNOWN_SEGMENT, dtype=object)
+        z = np.zeros((n, len(self.axes_)))
         for j, axis in enumerate(self.axes_):
-            if axis in axes.columns:
-                z[:, j] = (axes[axis].to_numpy(dtype=np.float64) - self.mean_[j]) / self.std_[j]
+            if axis in axes:
+                z[:, j] = (np.asarray(axes[axis], dtype=np.float64) - self.mean_[j]) / self.std_[j]
         # Nearest centroid, as KMeans.predict, without its OpenMP thread pool: on 2 cores that pool's spin-wait
         # stalls the next LightGBM call of the same process by milliseconds (one-record scoring).
         centres = self.kmeans_.cluster_centers_

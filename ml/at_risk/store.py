@@ -6,7 +6,8 @@ read of indexed rows, never a model run.
 
 from __future__ import annotations
 
-import json
+import time
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -34,6 +35,7 @@ from ml.data.academic_fields import SIGNALS, STUDENT_FIELDS
 from ml.data.academic_sql import join_student_course_term, load_records, term_order, term_positions
 from ml.task import Progress
 
+TASK = "at_risk"
 BATCH = 5000
 SIGNAL_NAMES = tuple(s.name for s in SIGNALS)
 GRID_LIMIT = 2000  # rows sent to the browser for "all courses"; the CSV export has them all
@@ -363,7 +365,6 @@ def production_model() -> tuple[registry.Loaded, dict[str, dict[str, str]]]:
     return loaded, effective_rules(loaded.model.rules)
 
 
-_scorers: dict[tuple, Any] = {}
 _records: dict[tuple, dict] = {}
 SCORING_FIELDS = ("student_id", "course_code", "term_code", "pass_mark", *SIGNAL_NAMES, *STUDENT_FIELDS)
 
@@ -388,17 +389,50 @@ def _native(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def production_scorer():
-    """The production model compiled for scoring a few records at once (`ml.at_risk.fast.FastScorer`), with the
-    rules in force; built once per process and version, rebuilt when the version or the rules change."""
+@dataclass(frozen=True)
+class ServingModel:
+    """The production version as the one-record paths serve it."""
+
+    version_id: int
+    version: int
+    scorer: Any  # ml.at_risk.fast.FastScorer
+
+
+# The one-record paths look for a promotion or a rules edit at most this often (each web process): at hundreds of
+# requests a second, a database round trip per request would cost more than the scoring itself.
+SERVING_FRESHNESS_S = 1.0
+_serving: dict[str, tuple[float, tuple, ServingModel]] = {}
+
+
+def production_scorer() -> ServingModel:
+    """The production model compiled for scoring a few records at once (`ml.at_risk.fast.FastScorer`) with the
+    rules in force: built once per process and version, rebuilt within a second of a promotion or a rules edit.
+    LookupError when no version is in production."""
     from ml.at_risk.fast import FastScorer
 
-    loaded, rules = production_model()
-    key = (loaded.version.id, loaded.version.artifact_sha256, json.dumps(rules, sort_keys=True))
-    if key not in _scorers:
-        _scorers.clear()
-        _scorers[key] = FastScorer(loaded.model, rules)
-    return loaded.version, _scorers[key]
+    now = time.monotonic()
+    held = _serving.get(TASK)
+    if held is not None and now - held[0] < SERVING_FRESHNESS_S:
+        return held[2]
+    key = _serving_key()
+    if held is None or held[1] != key:
+        loaded, rules = production_model()
+        held = (now, key, ServingModel(loaded.version.id, loaded.version.version, FastScorer(loaded.model, rules)))
+    _serving[TASK] = (now, key, held[2])
+    return held[2]
+
+
+def _serving_key() -> tuple:
+    """What the served scorer depends on: the production version and the state of the edited rules."""
+    version = session.execute(
+        select(ModelVersion.id, ModelVersion.artifact_sha256).where(
+            ModelVersion.task == TASK, ModelVersion.status == "production"
+        )
+    ).first()
+    if version is None:
+        raise LookupError("no at-risk model is in production yet")
+    rules = session.execute(select(func.count(), func.max(RecommendationRule.updated_at))).one()
+    return (*version, *rules)
 
 
 def effective_rules(model_rules: dict | None = None) -> dict[str, dict[str, str]]:

@@ -125,3 +125,18 @@ def test_probes(client):
     assert client.get("/healthz").json == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def test_a_disabled_users_token_stops_working_within_the_trust_window(users, client, monkeypatch):
+    from core.models import ApiToken
+    from webapp.auth import access
+
+    _, plain = ApiToken.issue(users["faculty"], "script")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {plain}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    db.session.get(User, users["faculty"].id).active = False
+    db.session.commit()
+    assert client.get("/api/v1/me", headers=headers).status_code == 200  # trusted a moment longer
+    monkeypatch.setattr(access, "TOKEN_TRUST_S", 0.0)  # the window has passed
+    assert client.get("/api/v1/me", headers=headers).status_code == 401

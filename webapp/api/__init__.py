@@ -135,9 +135,10 @@ def _score_json(body):
     if len(records) > MAX_JSON_RECORDS:
         return jsonify(error=f"at most {MAX_JSON_RECORDS} records per request; send a CSV file for more"), 413
     try:
-        version, scorer = store.production_scorer()
+        serving = store.production_scorer()
     except LookupError as exc:
         return jsonify(error=str(exc)), 404
+    scorer = serving.scorer
     if checkpoint is not None and checkpoint not in scorer.checkpoints:
         return jsonify(error=f"checkpoint must be one of {', '.join(scorer.checkpoints)}"), 400
     valid, positions, errors = validate_records(ACADEMIC, records, SCORING_MAPPING)
@@ -146,7 +147,7 @@ def _score_json(body):
         results[position] = scored.as_dict()
     status = 200 if valid else 400
     return jsonify(
-        model_version=version.version,
+        model_version=serving.version,
         results=results,
         errors=[{"record": e.record, "field": e.field, "problem": e.problem} for e in errors],
     ), status

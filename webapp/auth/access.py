@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -81,19 +83,51 @@ def install_guards(app: Flask) -> None:
         header = req.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             return None
-        token = ApiToken.find_active(header.removeprefix("Bearer ").strip())
-        if token is None:
-            return None
-        now = db.utcnow()
-        # A write per request would serialise every API call on the database: note use once a minute.
-        if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
-            token.last_used_at = now
-            db.session.commit()
-        return token.user
+        return token_user(header.removeprefix("Bearer ").strip())
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to open that page."
     login_manager.session_protection = "strong"
+
+
+# An API client sends its token with every request; checking it against the database each time costs more than
+# scoring a record. A verified token is trusted for this long in each process (so a revoked token, or a disabled
+# user, stops working within that time).
+TOKEN_TRUST_S = 2.0
+_trusted_tokens: dict[str, tuple[float, User]] = {}
+_trusted_lock = threading.Lock()
+
+
+def token_user(plain: str) -> User | None:
+    """The active user a bearer token belongs to, or None; see TOKEN_TRUST_S."""
+    now = time.monotonic()
+    with _trusted_lock:
+        trusted = _trusted_tokens.get(plain)
+    if trusted is not None and now - trusted[0] < TOKEN_TRUST_S:
+        return trusted[1]
+    token = ApiToken.find_active(plain)
+    if token is None:
+        with _trusted_lock:
+            _trusted_tokens.pop(plain, None)
+        return None
+    stamp = db.utcnow()
+    # A write per request would serialise every API call on the database: note use once a minute.
+    if token.last_used_at is None or stamp - token.last_used_at > TOKEN_USE_RESOLUTION:
+        token.last_used_at = stamp
+        db.session.commit()
+    user = _snapshot(token.user)
+    with _trusted_lock:
+        if len(_trusted_tokens) > 10_000:
+            _trusted_tokens.clear()
+        _trusted_tokens[plain] = (now, user)
+    return user
+
+
+def _snapshot(user: User) -> User:
+    """A copy of the user bound to no database session, safe to share read-only between this process's threads
+    (what API handlers read of `current_user`: id, email, name, role, active)."""
+    columns = ("id", "email", "name", "role", "active", "password_hash", "session_token", "created_at")
+    return User(**{name: getattr(user, name) for name in columns})
 
 
 def _audience_role(path: str) -> str | None:

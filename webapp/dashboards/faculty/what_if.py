@@ -80,7 +80,8 @@ def register(app: Dash) -> None:
         """The recorded values and the edited ones scored together on the fast path (a few milliseconds)."""
         if not enrollment_id:
             return None
-        version, scorer = store.production_scorer()
+        serving = store.production_scorer()
+        scorer = serving.scorer
         checkpoint = callback_choice(checkpoint, list(scorer.checkpoints), "checkpoint")
         if not isinstance(values, list) or len(values) != len(EDITABLE):
             raise CallbackInputError(f"expected {len(EDITABLE)} what-if values")
@@ -106,7 +107,7 @@ def register(app: Dash) -> None:
                 html.P([html.Strong("Recommendation: "), scored.recommendation]),
                 html.Strong("Main reasons"),
                 html.Ul([html.Li(r) for r in scored.reasons]),
-                html.Small(f"at_risk v{version.version}, {checkpoint}", className="text-muted"),
+                html.Small(f"at_risk v{serving.version}, {checkpoint}", className="text-muted"),
             ],
             color="danger" if scored.at_risk else "success",
         )

@@ -172,3 +172,18 @@ def test_retraining_engagement_from_the_jobs_page_trains_within_the_budget_and_s
         assert part in page
     statement = signed_in("faculty").get("/upload/").get_data(as_text=True)
     assert "learned from 120 labelled faces imported by an administrator (Lecture hall)" in statement
+
+
+def test_the_cli_imports_a_zip_and_maps_the_classes_it_is_told(app, tmp_path):
+    path = tmp_path / "faces.zip"
+    path.write_bytes(people_zip(6))
+    command = ["engagement", "import", str(path), "--name", "Seminar room", "--layout", "class"]
+
+    unmapped = app.test_cli_runner().invoke(args=command)
+    mapped = app.test_cli_runner().invoke(args=[*command, "--not-engaged", "sleepy"])
+
+    assert unmapped.exit_code == 1 and "sleepy" in unmapped.output and "UNMAPPED" in unmapped.output
+    assert mapped.exit_code == 0, mapped.output
+    assert "72 images accepted, 0 refused; status ready" in mapped.output
+    latest = LabelledDataset.all()[0]
+    assert latest.name == "Seminar room" and latest.mapping == {"attentive": True, "sleepy": False}

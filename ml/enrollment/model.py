@@ -143,7 +143,7 @@ class CensusData:
         return {"years": years, "first_year": years[0], "last_year": years[-1], "hash": digest.hexdigest()[:16]}
 
 
-def test_years(years: list[int], n: int = TEST_YEARS) -> list[int]:
+def held_out_years(years: list[int], n: int = TEST_YEARS) -> list[int]:
     """The years held out one at a time (each after at least MIN_TRAIN_YEARS forecastable years)."""
     forecastable = years[1:]
     return forecastable[max(MIN_TRAIN_YEARS, len(forecastable) - n) :]
@@ -153,10 +153,12 @@ def train(data: CensusData, *, progress: Progress | None = None) -> TrainResult:
     """Walk-forward validation of every stage, then the models fitted on every year."""
     progress = progress or (lambda _pct, _msg: None)
     start = time.perf_counter()
-    held_out = test_years(data.years)
+    held_out = held_out_years(data.years)
     if not held_out:
-        raise ValueError(f"walk-forward validation needs at least {MIN_TRAIN_YEARS + 2} census years; loaded: "
-                         f"{', '.join(map(str, data.years)) or 'none'}")  # fmt: skip
+        raise ValueError(
+            f"walk-forward validation needs at least {MIN_TRAIN_YEARS + 2} census years; loaded: "
+            f"{', '.join(map(str, data.years)) or 'none'}"
+        )
     stages, folds, arrivals, timings, rows = {}, {}, {}, {}, {}
     for index, stage in enumerate(STAGE_CODES):
         began = time.perf_counter()
@@ -196,7 +198,7 @@ def train(data: CensusData, *, progress: Progress | None = None) -> TrainResult:
 
 def evaluate(model: EnrollmentModel, data: CensusData) -> dict:
     """The saved models' figures on the years `train` would hold out (no refitting: for the gate's comparison)."""
-    held_out = test_years(data.years)
+    held_out = held_out_years(data.years)
     folds = {}
     for stage, fitted in model.stages.items():
         found = all_examples(data.grid(stage))
@@ -362,13 +364,15 @@ def stage_figures(stage: str, tested: list) -> tuple[dict, tuple]:
         year = int(t.year[0])
         by_year[year] = {
             "model": regression_figures(t.y, f),
-            **{name: regression_figures(t.y, b) for name, b in (("same_as_last_year", t.last_year),
-                                                                  ("cohort_survival", t.cohort))},
+            **{
+                name: regression_figures(t.y, b)
+                for name, b in (("same_as_last_year", t.last_year), ("cohort_survival", t.cohort))
+            },
             "actual_total": float(t.y.sum()),
             "forecast_total": float(f.sum()),
             "same_as_last_year_total": float(t.last_year.sum()),
             "cohort_survival_total": float(t.cohort.sum()),
-        }  # fmt: skip
+        }
     detail = {
         "label": STAGE_BY_CODE[stage].label,
         "model": model_figures,

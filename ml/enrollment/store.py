@@ -24,6 +24,7 @@ TOTAL = "BAS"  # the whole school: every stage summed
 BATCH = 10_000
 EXPLAIN_CHUNK = 20_000
 LIST_LIMIT = 15
+CSV_LIMIT = 50_000  # rows of a downloaded selection
 
 
 def publish_forecasts(version: ModelVersion, model: Any, progress: Progress) -> int:
@@ -162,9 +163,8 @@ def _areas(history, forecasts, arrivals, model, data, year: int) -> pd.DataFrame
     from ml.census.panel import connect
 
     stages = forecasts[forecasts["stage"] != TOTAL]
-    ahead = stages.groupby(["co_municipio", "stage"]).agg(
-        forecast=("forecast", "sum"), cohort=("cohort", "sum"), schools=("forecast", lambda f: int((f >= 0.5).sum()))
-    )
+    stages = stages.assign(schools=(stages["forecast"] >= 0.5).astype(np.int64))  # forecast to have students
+    ahead = stages.groupby(["co_municipio", "stage"])[["forecast", "cohort", "schools"]].sum()
     newcomers = pd.concat(arrivals, names=["stage", "co_municipio"]).swaplevel().rename("newcomers")
     ahead = ahead.join(newcomers, how="outer").fillna(0.0)
     ahead["forecast"] += ahead["newcomers"]
@@ -186,8 +186,11 @@ def _areas(history, forecasts, arrivals, model, data, year: int) -> pd.DataFrame
     rows = []
     names = _municipality_names()
     for level in ("municipality", "uf", "country"):
-        key = {"municipality": lambda f: f["co_municipio"], "uf": lambda f: f["co_municipio"] // 100_000,
-               "country": lambda f: f["co_municipio"] * 0}[level]  # fmt: skip
+        key = {
+            "municipality": lambda f: f["co_municipio"],
+            "uf": lambda f: f["co_municipio"] // 100_000,
+            "country": lambda f: f["co_municipio"] * 0,
+        }[level]
         past = (
             counted.assign(code=key(counted))
             .groupby(["code", "stage", "year"], as_index=False)[["enrollment", "teachers", "classes", "schools"]]
@@ -223,14 +226,20 @@ def _area_names(level: str, codes: pd.Series, municipalities: dict[int, str]) ->
 
 
 def _insert(model, frame: pd.DataFrame) -> int:
-    """Bulk insert of a frame's columns that the table has, NaN as NULL, in batches."""
+    """Bulk insert of the frame's columns that the table has (NaN as NULL), a batch at a time through the
+    driver's executemany: at a country's half a million rows, per-row dicts would cost more than the database."""
     table = model.__table__
     columns = [c.key for c in table.columns if c.key in frame.columns]
-    frame = frame[columns].astype(object).where(frame[columns].notna(), None)
-    records = frame.to_dict("records")
-    for start in range(0, len(records), BATCH):
-        session.execute(insert(table), records[start : start + BATCH])
-    return len(records)
+    connection = session.connection()
+    compiled = insert(table).compile(dialect=connection.dialect, column_keys=columns)
+    order = list(compiled.positiontup) if compiled.positional else columns
+    for start in range(0, len(frame), BATCH):
+        part = frame.iloc[start : start + BATCH][order]
+        part = part.astype(object).where(part.notna(), None)
+        rows = list(part.itertuples(index=False, name=None))
+        params = rows if compiled.positional else [dict(zip(order, row, strict=True)) for row in rows]
+        connection.exec_driver_sql(compiled.string, params)
+    return len(frame)
 
 
 # --- reads for the ministry view -----------------------------------------------------------------------------

@@ -38,13 +38,19 @@ def test_lecturer_flow(page, server, lecturer):
     student = first.inner_text()
     first.click()
     panel = page.locator("#student-panel")
-    panel.get_by_text("Earlier courses").wait_for()
-    assert student in panel.inner_text() and "Why" in panel.inner_text()
+    panel.get_by_text("Earlier courses").wait_for()  # beside the list, where the lecturer is looking
+    canvas = page.locator("#student-panel-canvas")
+    assert canvas.is_visible() and student in canvas.locator(".offcanvas-title").inner_text()
+    assert "Why" in panel.inner_text()
+    row_height = page.evaluate("document.querySelector('#risk-grid .ag-row').getBoundingClientRect().height")
+    assert row_height < 60  # one line per student, the full text in the panel
 
     panel.locator("#intervention-note").fill("Met after class; tutoring on Tuesdays.")
     panel.get_by_role("button", name="Record intervention").click()
     page.get_by_text("Intervention recorded.").wait_for()
     assert "tutoring on Tuesdays" in page.locator("#student-interventions").inner_text()
+    canvas.locator(".btn-close").click()
+    canvas.wait_for(state="hidden")
 
     page.get_by_role("tab", name="What-if").click()
     page.locator("#what-if-probability").wait_for()

@@ -65,6 +65,8 @@ def test_faculty_dashboard_renders_and_runs_callbacks_under_the_csp(watched, ser
 
     page.locator("#risk-grid .ag-row[row-index='0'] [col-id=student_id]").first.click()
     page.locator("#student-panel").get_by_text("Earlier courses").wait_for()  # a callback the click started
+    page.locator("#student-panel-canvas .btn-close").click()  # the side panel closes over the list again
+    page.locator("#student-panel-canvas").wait_for(state="hidden")
     with page.expect_download() as download:
         page.click("#export-csv")
     assert download.value.suggested_filename.endswith(".csv")

@@ -164,6 +164,7 @@ def run_wrk(url: str, method: str, body: bytes | None, headers: dict, args, tmp:
     script.write_text(WRK_SCRIPT % {"method": json.dumps(method), "setup": "\n".join(setup)})
     threads = str(min(2, args.connections))
     command = ["wrk", "-t", threads, "-c", str(args.connections), "-d", f"{args.seconds}s", "--timeout", "10s"]
+    load_before = os.getloadavg()[0]
     output = subprocess.run([*command, "-s", str(script), url], capture_output=True, text=True, check=True).stdout
     raw = json.loads(next(line for line in output.splitlines() if line.startswith("WRK ")).removeprefix("WRK "))
     errors = sum(raw[k] for k in ("connect", "read", "write", "status", "timeout"))
@@ -179,6 +180,8 @@ def run_wrk(url: str, method: str, body: bytes | None, headers: dict, args, tmp:
         "errors": errors,
         "error_rate": round(errors / max(1, raw["requests"]), 4),
         "non_2xx": raw["status"],
+        # The 1-minute load average around the run: above the server's own share, other processes took CPU.
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
 

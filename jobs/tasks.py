@@ -37,56 +37,46 @@ def task_lock(task: str) -> str:
 def enqueue_retrain(task: str, requested_by: str) -> JobRun:
     """Queue `retrain(task)` on the training queue (raises `queue.QueueUnavailableError` when Redis is down and
     `queue.JobAlreadyRunningError` while another job of the task is open)."""
-    return queue.enqueue(
-        f"retrain {task}",
-        retrain,
-        task,
-        queue="training",
-        requested_by=requested_by,
-        timeout=TRAINING_TIMEOUT_S,
-        params={"task": task},
-        lock=task_lock(task),
+    return _task_job(
+        f"retrain {task}", retrain, task, task=task, by=requested_by, on="training", timeout=TRAINING_TIMEOUT_S
     )
 
 
 def enqueue_publish(task: str, requested_by: str, reason: str) -> JobRun:
     """Queue a republish of the task's production version (what the web serves from it)."""
-    return queue.enqueue(
-        f"publish {task}",
-        publish,
-        task,
-        queue="default",
-        requested_by=requested_by,
-        timeout=PUBLISH_TIMEOUT_S,
-        params={"task": task, "reason": reason},
-        lock=task_lock(task),
-    )
+    return _task_job(f"publish {task}", publish, task, task=task, by=requested_by, reason=reason)
 
 
 def enqueue_promote(version: ModelVersion, requested_by: str) -> JobRun:
     """Queue publishing `version` and making it production."""
-    return queue.enqueue(
-        f"promote {version.task} v{version.version}",
-        promote,
-        version.id,
-        queue="default",
-        requested_by=requested_by,
-        timeout=PUBLISH_TIMEOUT_S,
-        params={"task": version.task, "version": version.version},
-        lock=task_lock(version.task),
-    )
+    kind = f"promote {version.task} v{version.version}"
+    return _task_job(kind, promote, version.id, task=version.task, by=requested_by, version=version.version)
 
 
 def enqueue_rollback(task: str, requested_by: str) -> JobRun:
     """Queue republishing the previous production version and putting it back."""
+    return _task_job(f"rollback {task}", rollback, task, task=task, by=requested_by)
+
+
+def _task_job(
+    kind: str,
+    func: Callable,
+    *args,
+    task: str,
+    by: str,
+    on: str = "default",
+    timeout: int = PUBLISH_TIMEOUT_S,
+    **params,
+) -> JobRun:
+    """A job that changes what `task` serves: it holds the task's lock."""
     return queue.enqueue(
-        f"rollback {task}",
-        rollback,
-        task,
-        queue="default",
-        requested_by=requested_by,
-        timeout=PUBLISH_TIMEOUT_S,
-        params={"task": task},
+        kind,
+        func,
+        *args,
+        queue=on,
+        requested_by=by,
+        timeout=timeout,
+        params={"task": task, **params},
         lock=task_lock(task),
     )
 

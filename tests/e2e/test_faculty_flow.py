@@ -68,3 +68,20 @@ def test_lecturer_flow(page, server, lecturer):
     page.get_by_role("tab", name="Model quality").click()
     page.locator("#model-verdict").wait_for()
     assert "simple rule" in page.inner_text("#model-verdict")
+
+
+def test_a_file_above_the_upload_limit_is_refused_with_a_message(page, server, lecturer, tmp_path):
+    from core.uploads import MAX_UPLOAD_BYTES
+
+    huge = tmp_path / "huge.csv"
+    with huge.open("wb") as handle:
+        handle.write(b"a;b\n")
+        handle.truncate(MAX_UPLOAD_BYTES + 1024)  # sparse: a big file without writing it all
+    sign_in_page(page, server, lecturer, PASSWORD)
+    page.wait_for_url(f"{server}/faculty/")
+    page.get_by_role("tab", name="Import records").click()
+    page.locator("#import-upload input[type=file]").set_input_files(str(huge))
+    message = page.locator("#import-upload-limit")
+    message.wait_for(state="visible")
+    assert "huge.csv" in message.inner_text() and "limit" in message.inner_text()
+    assert "records import" in message.inner_text()  # and how to import it anyway

@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
 from core import db
-from core.models import CensusRefresh, JobRun
+from core.models import CensusRefresh, JobRun, ModelVersion
 from core.settings import Settings
 from jobs import queue, tasks
 from ml.census.errors import CensusChecksumError, CensusError
@@ -528,8 +528,6 @@ def refresh_census(run_id: int, years: list[int], source: str | None = None) -> 
 def republish_forecasts(result: RefreshResult, requested_by: str) -> str:
     """Once years are loaded, ask for the enrollment forecasts to be rewritten from the latest census (a queued
     publish of the production model); says what was done, for the job's result and the CLI."""
-    from core.models import ModelVersion
-
     if not result.loaded:
         return "no year loaded: the forecasts are unchanged"
     if ModelVersion.production("enrollment") is None:

@@ -1,13 +1,14 @@
-"""Enrollment forecasts per stage: a LightGBM + XGBoost ensemble on top of cohort survival, validated walk-forward.
+"""Enrollment forecasts per stage: a LightGBM + XGBoost ensemble on top of a baseline, validated walk-forward.
 
-Each stage's model learns the correction to the cohort-survival forecast (actual - cohort), so it starts from
-the planners' method and must earn every student it moves; its forecast is cohort + the mean of the two
-boosters' corrections, never below 0. Validation is walk-forward with an expanding window: for each of the last
-`TEST_YEARS` years, both boosters are fitted on every earlier year only and forecast that year; the saved
-model is then fitted on every year. Figures are on student counts (MAE, RMSE, WAPE, R²), per stage, per size
-band and pooled, beside both baselines on the same rows, and the gate compares WAPE per stage with a bootstrap
-over schools. Intervals are conformal on the walk-forward residuals (`ml.enrollment.intervals`); their coverage
-is measured on each test year with a calibrator fitted on the test years before it only.
+Each stage's model learns the correction to its anchor baseline (cohort survival, or same as last year where
+that was the better of the two on the years it trains on), so it starts from the planners' method and must earn
+every student it moves; its forecast is the anchor + the mean of the two boosters' corrections, never below 0.
+Validation is walk-forward with an expanding window: for each of the last `TEST_YEARS` years, both boosters are
+fitted on every earlier year only and forecast that year; the saved model is then fitted on every year. Figures
+are on student counts (MAE, RMSE, WAPE, R²), per stage, per size band and pooled, beside both baselines on the
+same rows, and the gate compares WAPE per stage with a bootstrap over schools. Intervals are conformal on the
+walk-forward residuals (`ml.enrollment.intervals`); their coverage is measured on each test year with a
+calibrator fitted on the test years before it only.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ml.census.columns import STAGE_BY_CODE
 from ml.enrollment.baselines import LABELS as BASELINE_LABELS
 from ml.enrollment.baselines import NAMES as BASELINES
 from ml.enrollment.features import Examples, examples, expected_newcomers, newcomers
-from ml.enrollment.intervals import LEVEL, Calibrator
+from ml.enrollment.intervals import LEVEL, MIN_POINTS, Calibrator
 from ml.enrollment.panel import STAGE_CODES, Grid, load_grid
 from ml.enrollment.task import GATE_MARGIN
 from ml.evaluation import (
@@ -254,7 +255,7 @@ def _assemble(stages: dict, folds: dict, arrivals: dict, data: CensusData, held_
     for stage, tested in folds.items():
         y = np.concatenate([test.y for test, _ in tested])
         stages[stage].intervals = Calibrator.fit(y, np.concatenate([f for _, f in tested]))
-    area_intervals = {level: Calibrator.fit(*sums) for level, sums in area_sums(folds, arrivals).items()}
+    area_intervals = area_calibrators(area_sums(folds, arrivals))
     model = EnrollmentModel(stages, area_intervals, data.years[-1], tuple(held_out))
     from ml.enrollment.explain import global_importance
 
@@ -263,10 +264,25 @@ def _assemble(stages: dict, folds: dict, arrivals: dict, data: CensusData, held_
     return model
 
 
+def area_calibrators(sums: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, Calibrator]:
+    """A calibrator per level and kind of sum ("uf:stage", "uf:total"...; "school" for a school's total). A
+    level with too few sums (the country has one per test year) borrows the next finer level's: their relative
+    errors are the larger, so its intervals err on the wide side."""
+    out = {"school": Calibrator.fit(*sums["school"])}
+    for kind in ("stage", "total"):
+        chosen = None
+        for level in ("municipality", "uf", "country"):
+            y, forecast = sums[f"{level}:{kind}"]
+            if chosen is None or len(y) >= MIN_POINTS:
+                chosen = (y, forecast)
+            out[f"{level}:{kind}"] = Calibrator.fit(*chosen)
+    return out
+
+
 def area_sums(folds: dict[str, list], arrivals: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Walk-forward (actual, forecast) summed per school (all stages), municipality, UF and the country, per
-    stage and year (the total of all stages counts as one more stage). An area's sums include its newcomers
-    (`features.newcomers`): counted in the actual, forecast as the mean of the years before."""
+    """Walk-forward (actual, forecast) summed per school (all stages), and per municipality, UF and the country
+    both per stage and for all stages ("<level>:stage", "<level>:total"), per test year. An area's sums include
+    its newcomers (`features.newcomers`): counted in the actual, forecast as the mean of the years before."""
     import pandas as pd
 
     parts, arriving = [], []
@@ -303,8 +319,8 @@ def area_sums(folds: dict[str, list], arrivals: dict) -> dict[str, tuple[np.ndar
         keys = [key] if key else []
         by_stage = rows.groupby([*keys, "stage", "year"])[["y", "f"]].sum()
         total = rows.groupby([*keys, "year"])[["y", "f"]].sum()
-        both = pd.concat([by_stage.reset_index(), total.reset_index()], ignore_index=True)
-        out[level] = (both["y"].to_numpy(), both["f"].to_numpy())
+        out[f"{level}:stage"] = (by_stage["y"].to_numpy(), by_stage["f"].to_numpy())
+        out[f"{level}:total"] = (total["y"].to_numpy(), total["f"].to_numpy())
     return out
 
 

@@ -201,7 +201,11 @@ def _areas(history, forecasts, arrivals, model, data, year: int) -> pd.DataFrame
             .groupby(["code", "stage", "year"], as_index=False)[["forecast", "cohort", "schools"]]
             .sum(min_count=1)
         )
-        lower, upper = model.area_intervals[level].bounds(future["forecast"].to_numpy())
+        total = (future["stage"] == TOTAL).to_numpy()
+        lower, upper = np.empty(len(future)), np.empty(len(future))
+        for kind, rows_of_kind in (("total", total), ("stage", ~total)):
+            calibrator = model.area_intervals[f"{level}:{kind}"]
+            lower[rows_of_kind], upper[rows_of_kind] = calibrator.bounds(future["forecast"].to_numpy()[rows_of_kind])
         future = future.assign(lower=lower, upper=upper)
         both = pd.concat([past, future], ignore_index=True).assign(level=level)
         both["co_uf"] = both["code"] // 100_000 if level == "municipality" else both["code"]

@@ -91,4 +91,5 @@ def test_the_artifact_loads_back_to_the_same_forecasts(trained, tmp_path):
     loaded = EnsembleFormat().load(tmp_path)
     found = all_examples(data.grid("MED"))
     np.testing.assert_allclose(loaded.stages["MED"].forecast(found), result.model.stages["MED"].forecast(found))
-    assert loaded.area_intervals.keys() == {"school", "municipality", "uf", "country"}
+    levels = {f"{level}:{kind}" for level in ("municipality", "uf", "country") for kind in ("stage", "total")}
+    assert loaded.area_intervals.keys() == {"school", *levels}

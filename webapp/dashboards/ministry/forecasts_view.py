@@ -13,7 +13,7 @@ from dash import Dash, Input, Output, dcc, html
 from core.csv_export import to_csv
 from ml.census.geography import UF_BY_CODE
 from ml.enrollment import store
-from webapp.dashboards.components import CallbackInputError, fmt, kpi_card
+from webapp.dashboards.components import CallbackInputError, kpi_card
 from webapp.dashboards.ministry import data
 
 GRAPH_CONFIG = {"displayModeBar": False}
@@ -345,8 +345,8 @@ def _capacity_table(rows):
                 html.Td(f"{r.municipality or ''} {r.uf or ''}"),
                 html.Td(f"{r.forecast:,.0f}"),
                 html.Td(f"{r.classes:,.0f}" if r.classes == r.classes else "—"),
-                html.Td(fmt(r.per_class_next)),
-                html.Td(fmt(r.per_teacher_next) if r.per_teacher_next == r.per_teacher_next else "—"),
+                html.Td(_per(r.forecast, r.classes)),
+                html.Td(_per(r.forecast, r.teachers)),
             ]
         )
         for r in rows.itertuples()

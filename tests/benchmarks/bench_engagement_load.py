@@ -17,32 +17,30 @@ import argparse
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks.serving import emit, gunicorn, temporary_instance, wrk  # noqa: E402
+
 WORKERS, THREADS = 2, 4
 BOUNDARY = "aula-bench-boundary"
-# wrk's Lua hooks: a fixed request, and at the end the exact percentiles and error counts as one JSON line.
-WRK_SCRIPT = """
-wrk.method = %(method)s
-%(setup)s
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK {"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p95_us": %%d, "p99_us": %%d, "max_us": %%d, ' ..
-    '"connect": %%d, "read": %%d, "write": %%d, "status": %%d, "timeout": %%d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    latency.max, e.connect, e.read, e.write, e.status, e.timeout))
-end
-"""
+FIGURES = (
+    "duration_s",
+    "requests",
+    "requests_per_s",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+    "errors",
+    "error_rate",
+    "non_2xx",
+    "load_average",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,40 +51,24 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         emit("engagement_api_load", skipped="wrk is not installed (apt-get install wrk)")
         return 0
-    data_dir = Path(tempfile.mkdtemp(prefix="aula-bench-", dir="/tmp"))
-    env = {**os.environ, "AULA_DATA_DIR": str(data_dir), "DATABASE_URL": f"sqlite:///{data_dir / 'aula.db'}"}
-    env.pop("REDIS_URL", None)
-    os.environ.update(env)
     failed = False
-    try:
+    with temporary_instance() as data_dir:
         token, version = prepare()
         images = sample_images(data_dir)
-        port = free_port()
-        server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "wsgi:app", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(WORKERS), "--threads", str(THREADS), "--timeout", "120", "--no-control-socket"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_healthy(url)
+        with gunicorn(workers=WORKERS, threads=THREADS) as url:
             auth = {"Authorization": f"Bearer {token}"}
+            load = {"seconds": args.seconds, "connections": args.connections, "folder": data_dir}
             for name, (path, description, faces_drawn) in images.items():
                 body = multipart(path)
                 headers = auth | {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
                 found = warm(url + "/api/v1/engagement/score", body, headers)
-                figures = run_wrk(url + "/api/v1/engagement/score", "POST", body, headers, args, data_dir)
+                figures = wrk(url + "/api/v1/engagement/score", "POST", body, headers, **load)
                 failed |= figures["errors"] > 0
                 emit(name, image=description, faces_drawn=faces_drawn, faces_found=found, model_version=version,
-                     **settings(args), **figures)  # fmt: skip
-            figures = run_wrk(url + "/healthz", "GET", None, {}, args, data_dir)
+                     **settings(args), **{key: figures[key] for key in FIGURES})  # fmt: skip
+            figures = wrk(url + "/healthz", **load)
             failed |= figures["errors"] > 0
-            emit("engagement_api_load_healthz_baseline", **settings(args), **figures)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+            emit("engagement_api_load_healthz_baseline", **settings(args), **{key: figures[key] for key in FIGURES})
     return 1 if failed else 0
 
 
@@ -155,60 +137,8 @@ def warm(url: str, body: bytes, headers: dict) -> int:
     return found
 
 
-def run_wrk(url: str, method: str, body: bytes | None, headers: dict, args, tmp: Path) -> dict:
-    setup = [f'wrk.headers["{k}"] = {json.dumps(v)}' for k, v in headers.items()]
-    if body is not None:
-        (tmp / "body.bin").write_bytes(body)
-        setup.append(f'local f = io.open("{tmp / "body.bin"}", "rb"); wrk.body = f:read("*all"); f:close()')
-    script = tmp / "load.lua"
-    script.write_text(WRK_SCRIPT % {"method": json.dumps(method), "setup": "\n".join(setup)})
-    threads = str(min(2, args.connections))
-    command = ["wrk", "-t", threads, "-c", str(args.connections), "-d", f"{args.seconds}s", "--timeout", "10s"]
-    load_before = os.getloadavg()[0]
-    output = subprocess.run([*command, "-s", str(script), url], capture_output=True, text=True, check=True).stdout
-    raw = json.loads(next(line for line in output.splitlines() if line.startswith("WRK ")).removeprefix("WRK "))
-    errors = sum(raw[k] for k in ("connect", "read", "write", "status", "timeout"))
-    seconds = raw["duration_us"] / 1e6
-    return {
-        "duration_s": round(seconds, 2),
-        "requests": raw["requests"],
-        "requests_per_s": round(raw["requests"] / seconds, 1),
-        "p50_ms": round(raw["p50_us"] / 1000, 1),
-        "p95_ms": round(raw["p95_us"] / 1000, 1),
-        "p99_ms": round(raw["p99_us"] / 1000, 1),
-        "max_ms": round(raw["max_us"] / 1000, 1),
-        "errors": errors,
-        "error_rate": round(errors / max(1, raw["requests"]), 4),
-        "non_2xx": raw["status"],
-        # The 1-minute load average around the run: above the server's own share, other processes took CPU.
-        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-    }
-
-
 def settings(args) -> dict:
     return {"workers": WORKERS, "threads": THREADS, "connections": args.connections, "cpus": os.cpu_count()}
-
-
-def wait_healthy(url: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    sys.exit("gunicorn did not start")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def emit(benchmark: str, **fields) -> None:
-    print(json.dumps({"benchmark": benchmark, **fields}), flush=True)
 
 
 if __name__ == "__main__":

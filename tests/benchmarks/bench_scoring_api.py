@@ -14,20 +14,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks.serving import emit, gunicorn, temporary_instance, wrk  # noqa: E402
+
 WORKERS, THREADS = 4, 4  # README "Production"
+FIGURES = ("requests_per_s", "requests", "p50_ms", "p90_ms", "p99_ms", "non_2xx", "socket_errors")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,23 +37,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
-    data_dir = Path(tempfile.mkdtemp(prefix="aula-bench-", dir="/tmp"))
-    env = {**os.environ, "AULA_DATA_DIR": str(data_dir), "DATABASE_URL": f"sqlite:///{data_dir / 'aula.db'}"}
-    env.pop("REDIS_URL", None)
-    os.environ.update(env)
-    try:
-        token, record, csv_body = prepare(data_dir)
+    with temporary_instance() as data_dir:
+        token, record, csv_body = prepare()
         emit_what_if(record)
-        port = free_port()
-        server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), os.environ.get("AULA_BENCH_APP", "wsgi:app"),
-             "--bind", f"127.0.0.1:{port}",
-             "--workers", str(WORKERS), "--threads", str(THREADS), "--timeout", "120", "--no-control-socket"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_healthy(url)
+        with gunicorn(workers=WORKERS, threads=THREADS, app=os.environ.get("AULA_BENCH_APP", "wsgi:app")) as url:
             auth = {"Authorization": f"Bearer {token}"}
             loads = {
                 "at_risk_score_json_one_record": ("POST", "/api/v1/at-risk/score", json.dumps(record),
@@ -68,21 +54,15 @@ def main(argv: list[str] | None = None) -> None:
                 if name not in chosen:
                     continue
                 warm(url, method, path, body, headers)
+                request = (url + path, method, body, headers)
                 # Every worker process loads the model at its first request: a discarded run warms them all.
-                wrk(url + path, method, body, headers, 3, args.connections, data_dir)
-                figures = wrk(url + path, method, body, headers, args.seconds, args.connections, data_dir)
-                emit(name, workers=WORKERS, threads=THREADS, connections=args.connections, **figures)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    finally:
-        from jobs import redis_server
-
-        redis_server.stop(data_dir)
-        shutil.rmtree(data_dir, ignore_errors=True)
+                wrk(*request, seconds=3, connections=args.connections, folder=data_dir)
+                figures = wrk(*request, seconds=args.seconds, connections=args.connections, folder=data_dir)
+                emit(name, workers=WORKERS, threads=THREADS, connections=args.connections,
+                     **{key: figures[key] for key in FIGURES})  # fmt: skip
 
 
-def prepare(data_dir: Path) -> tuple[str, dict, str]:
+def prepare() -> tuple[str, dict, str]:
     """Migrate, seed the demo institution, train at_risk, create a faculty token; one current record to score."""
     from alembic import command
     from alembic.config import Config
@@ -129,70 +109,12 @@ def emit_what_if(record: dict) -> None:
          p95_ms=round(times[int(0.95 * len(times))], 2))  # fmt: skip
 
 
-def wrk(url: str, method: str, body: str | None, headers: dict, seconds: int, connections: int, tmp: Path) -> dict:
-    script = tmp / "request.lua"
-    lines = [f'wrk.method = "{method}"']
-    if body is not None:
-        lines.append(f"wrk.body = {json.dumps(body)}")
-    lines += [f'wrk.headers["{k}"] = {json.dumps(v)}' for k, v in headers.items()]
-    script.write_text("\n".join(lines) + "\n")
-    output = subprocess.run(
-        ["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s", "--latency",
-         "--timeout", "10s", "-s", str(script), url],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    return parse_wrk(output)
-
-
-def parse_wrk(output: str) -> dict:
-    def ms(text: str) -> float:
-        value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-        return round(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 2)
-
-    percentiles = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.M))
-    requests = int(re.search(r"(\d+) requests in", output).group(1))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    return {
-        "requests_per_s": round(float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)), 1),
-        "requests": requests,
-        "p50_ms": ms(percentiles["50"]),
-        "p90_ms": ms(percentiles["90"]),
-        "p99_ms": ms(percentiles["99"]),
-        "non_2xx": int(errors.group(1)) if errors else 0,
-        "socket_errors": sum(map(int, socket_errors.groups())) if socket_errors else 0,
-    }
-
-
 def warm(url: str, method: str, path: str, body: str | None, headers: dict) -> None:
     import requests
 
     for _ in range(20):  # every worker and thread loads the model once before the clock starts
         response = requests.request(method, url + path, data=body, headers=headers, timeout=30)
         response.raise_for_status()
-
-
-def wait_healthy(url: str, timeout_s: float = 60) -> None:
-    import requests
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            time.sleep(0.3)
-    sys.exit("gunicorn did not start")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def emit(name: str, **figures) -> None:
-    print(json.dumps({"benchmark": name, **figures}), flush=True)
 
 
 if __name__ == "__main__":

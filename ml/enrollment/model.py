@@ -41,6 +41,7 @@ from ml.task import Progress, TrainResult
 
 TEST_YEARS = 3
 MIN_TRAIN_YEARS = 2
+MIN_FIT_ROWS = 100  # school-years a fold needs before its boosters are fitted
 MAX_TRAIN_ROWS = 250_000  # per fit, drawn evenly from the window: the trees gain little beyond it
 GATE_METRIC = "wape"
 BOOTSTRAP_SAMPLES = 400
@@ -160,29 +161,33 @@ def train(data: CensusData, *, progress: Progress | None = None) -> TrainResult:
             f"walk-forward validation needs at least {MIN_TRAIN_YEARS + 2} census years; loaded: "
             f"{', '.join(map(str, data.years)) or 'none'}"
         )
-    stages, folds, arrivals, timings, rows = {}, {}, {}, {}, {}
+    stages, folds, arrivals, timings, rows, skipped = {}, {}, {}, {}, {}, {}
     for index, stage in enumerate(STAGE_CODES):
         began = time.perf_counter()
         share = (100 * index // len(STAGE_CODES), 100 * (index + 1) // len(STAGE_CODES))
         grid = data.grid(stage)
         found = all_examples(grid)
         arrivals[stage] = newcomers(grid)
-        if len(found) == 0:
-            continue
         tested = []
         for k, year in enumerate(held_out):
             progress(share[0] + (share[1] - share[0]) * k // (len(held_out) + 1), f"{stage}: forecasting {year}")
-            fitted = fit_stage(found.subset(found.year < year))
-            test = found.subset(found.year == year)
-            tested.append((test, fitted.forecast(test)))
+            window, test = found.subset(found.year < year), found.subset(found.year == year)
+            if len(window) >= MIN_FIT_ROWS and len(test):
+                tested.append((test, fit_stage(window).forecast(test)))
+        if not tested:  # too few schools teach it: no model, no forecast, said in the figures
+            skipped[stage] = f"{len(found)} school-years"
+            continue
         progress(share[0] + (share[1] - share[0]) * len(held_out) // (len(held_out) + 1), f"{stage}: final fit")
         stages[stage] = fit_stage(found)
         folds[stage] = tested
         rows[stage] = len(found)
         timings[stage] = round(time.perf_counter() - began, 1)
+    if not stages:
+        raise ValueError(f"no stage has the {MIN_FIT_ROWS} school-years a model needs: load more census years")
     model = _assemble(stages, folds, arrivals, data, held_out)
     metrics = figures(model, folds)
     metrics["detail"]["seconds"] = {"stages": timings, "total": round(time.perf_counter() - start, 1)}
+    metrics["detail"]["skipped_stages"] = skipped
     progress(100, "trained")
     params = {
         "lightgbm": LGB_PARAMS,

@@ -4,7 +4,7 @@
   measured: the course's rate in earlier terms, else the training rows' overall rate);
 - `last_week`: registered x the section's show-up in its last measured week (same fallbacks).
 
-The gate compares WAPE per room type (lower is better) with a paired bootstrap over sections.
+The gate compares WAPE per room type (lower is better; `ml.occupancy.room_gate`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ml import gate
-from ml.evaluation import best_baseline, paired_bootstrap_difference
+from ml.evaluation import best_baseline
 from ml.occupancy.dataset import Examples
 
 BASELINE_LABELS = {
@@ -21,7 +21,6 @@ BASELINE_LABELS = {
 }
 GATE_METRIC = "wape"
 GATE_MARGIN = 0.005  # half a percentage point of WAPE
-BOOTSTRAP_SAMPLES = 300
 
 
 def baseline_forecasts(found: Examples, fallback_rate: float) -> dict[str, np.ndarray]:
@@ -47,34 +46,6 @@ def wape(y: np.ndarray, forecast: np.ndarray) -> float | None:
 
 def best(figures: dict[str, dict]) -> str:
     return best_baseline(figures, GATE_METRIC, higher_is_better=False)
-
-
-def gate_groups(
-    found: Examples, forecast: np.ndarray, baseline: np.ndarray, baseline_name: str, *, seed: int = 0
-) -> dict[str, dict]:
-    """Per room type: the model's WAPE, the baseline's, and the bootstrap interval of their difference."""
-    groups = {}
-    venue_type = found.rows["venue_type"].astype(str).to_numpy()
-    clusters = found.clusters
-    for kind in sorted(set(venue_type)):
-        mask = venue_type == kind
-        difference = paired_bootstrap_difference(
-            wape,
-            found.y[mask],
-            forecast[mask],
-            baseline[mask],
-            samples=BOOTSTRAP_SAMPLES,
-            seed=seed,
-            clusters=clusters[mask],
-        )
-        groups[kind] = {
-            "model": wape(found.y[mask], forecast[mask]),
-            "baseline": wape(found.y[mask], baseline[mask]),
-            "baseline_name": baseline_name,
-            "difference": {"low": difference["low"], "high": difference["high"], "level": difference["level"]},
-            "n": int(mask.sum()),
-        }
-    return groups
 
 
 def gate_summary(groups: dict[str, dict]) -> dict:

@@ -11,32 +11,27 @@ The saved model is then refitted the same way one step later: trained on every p
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ml.occupancy.features import MAX_HORIZON, NEXT_WEEK_SHARE, FeatureBuilder, History, measured_attendance
+from ml.evaluation import plain
+from ml.occupancy.features import (
+    MAX_HORIZON,
+    NEXT_WEEK_SHARE,
+    ROW_COLUMNS,
+    FeatureBuilder,
+    History,
+    measured_attendance,
+)
 
 TEST_WEEKS = 4
 CALIBRATION_WEEKS = 3
 MIN_TRAIN_WEEKS = 2
 MIN_ROWS = 100
-META_COLUMNS = (
-    "session_id",
-    "term_code",
-    "term_index",
-    "section_code",
-    "course_code",
-    "level",
-    "registered",
-    "venue_type",
-    "capacity",
-    "safe_capacity",
-    "weekday",
-    "slot",
-    "week",
-)
+META_COLUMNS = tuple(c for c in ROW_COLUMNS if c != "as_of")  # an example's cutoff is chosen per horizon
 
 
 class InsufficientDataError(ValueError):
@@ -105,6 +100,20 @@ class TimeSplit:
         """The split of the saved model: everything before the last calibration weeks trains, they calibrate."""
         width = self.test_start - self.calibration_start
         return TimeSplit(self.periods, len(self.periods) - width, len(self.periods))
+
+
+def prepare(
+    observations: pd.DataFrame,
+    builder: FeatureBuilder,
+    *,
+    test_weeks: int = TEST_WEEKS,
+    calibration_weeks: int = CALIBRATION_WEEKS,
+    seed: int = 0,
+) -> tuple[History, TimeSplit, dict]:
+    """The history, time split and example sets (`example_sets`) a facilities model trains and is judged on."""
+    history = builder.history(observations)
+    split = time_split(observations, builder, test_weeks=test_weeks, calibration_weeks=calibration_weeks)
+    return history, split, example_sets(observations, builder, history, split, seed)
 
 
 def period_key(term_index, week) -> np.ndarray:
@@ -195,3 +204,31 @@ def term_codes(observations: pd.DataFrame) -> dict[int, str]:
     """term_index -> term_code of the observations."""
     pairs = observations[["term_index", "term_code"]].drop_duplicates()
     return {int(i): str(c) for i, c in pairs.itertuples(index=False)}
+
+
+def data_summary(observations: pd.DataFrame, history: History, split: TimeSplit, **extra) -> dict:
+    """Rows, weeks, sources, `extra` and a hash of the observations (stable for equal data in any row order)."""
+    terms = term_codes(observations)
+    first, last, test = split.periods[0], split.periods[-1], split.periods[split.test_start]
+    return plain(
+        {
+            "rows": len(observations),
+            "measured_rows": history.n_measured,
+            "target_sources": history.sources,
+            "weeks": len(split.periods),
+            "first": {"term_code": terms[first[0]], "week": first[1]},
+            "last": {"term_code": terms[last[0]], "week": last[1]},
+            "test_from": {"term_code": terms[test[0]], "week": test[1]},
+            **extra,
+            "data_hash": _observations_hash(observations),
+        }
+    )
+
+
+def _observations_hash(observations: pd.DataFrame) -> str:
+    key = ["term_code", "section_code", "weekday", "slot", "week"]
+    columns = sorted(c for c in observations.columns if c != "session_id")  # ids differ between databases
+    ordered = observations[columns].sort_values(key, kind="stable").reset_index(drop=True)
+    return hashlib.sha256(
+        "|".join(columns).encode() + pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes()
+    ).hexdigest()

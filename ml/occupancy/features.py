@@ -199,6 +199,24 @@ class FeatureBuilder:
         """The columns in words, for the model-quality page."""
         return [FEATURE_LABELS.get(name, name.replace("_", " ")) for name in self.columns]
 
+    def params(self) -> dict:
+        """What the builder learnt and reads, as a model version's params record it (the model-quality page)."""
+        return {
+            "features": list(self.columns),
+            "feature_labels": self.labels(),
+            "sensors": list(self.sensors),
+            "wifi_per_person": self.wifi_per_person,
+            "calendar": self.calendar.as_dict(),
+        }
+
+
+def feature_imputer():
+    """Median imputation with missing-value indicators, for the candidates that cannot read NaN."""
+    from sklearn.impute import SimpleImputer  # lazily: the web process reads this module at start-up
+
+    # keep_empty_features: a sensor column may be blank in every training week and filled later.
+    return SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
+
 
 def session_features(rows: pd.DataFrame, calendar: Calendar) -> pd.DataFrame:
     """The session, room and calendar features of `rows` (no history)."""

@@ -15,15 +15,13 @@ coming week and for weeks further ahead. Their coverage on the test weeks is mea
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import RandomForestRegressor
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -36,16 +34,14 @@ from ml.occupancy.dataset import (
     TEST_WEEKS,
     Examples,
     InsufficientDataError,
-    TimeSplit,
-    example_sets,
+    data_summary,
+    prepare,
     split_examples,
     term_codes,
-    time_split,
 )
-from ml.occupancy.features import TARGET_SOURCES, Calendar, FeatureBuilder, History
-from ml.task import TrainResult
-
-Progress = Callable[[int, str], None]
+from ml.occupancy.features import TARGET_SOURCES, Calendar, FeatureBuilder, History, feature_imputer
+from ml.occupancy.room_gate import room_type_groups, room_type_sentence
+from ml.task import Progress, TrainResult
 
 CANDIDATES = ("linear_regression", "random_forest", "lightgbm")
 CANDIDATE_LABELS = {"linear_regression": "linear regression", "random_forest": "random forest", "lightgbm": "LightGBM"}
@@ -140,10 +136,10 @@ class OccupancyModel:
 def make_regressor(name: str, seed: int = 0):
     """An unfitted candidate (`name` in `CANDIDATES`) that predicts the show-up rate."""
     if name == "linear_regression":
-        return Pipeline([("impute", _imputer()), ("scale", StandardScaler()), ("model", LinearRegression())])
+        return Pipeline([("impute", feature_imputer()), ("scale", StandardScaler()), ("model", LinearRegression())])
     if name == "random_forest":
         return Pipeline(
-            [("impute", _imputer()), ("model", RandomForestRegressor(**RANDOM_FOREST_PARAMS, random_state=seed))]
+            [("impute", feature_imputer()), ("model", RandomForestRegressor(**RANDOM_FOREST_PARAMS, random_state=seed))]
         )
     if name == "lightgbm":
         from lightgbm import LGBMRegressor
@@ -182,9 +178,9 @@ def train(
         raise ValueError("level must be in [0.5, 1)")
     report(0, "Reading the measured attendance")
     builder = FeatureBuilder(calendar or Calendar()).fit(observations)
-    history = builder.history(observations)
-    split = time_split(observations, builder, test_weeks=test_weeks, calibration_weeks=calibration_weeks)
-    sets = example_sets(observations, builder, history, split, seed)
+    history, split, sets = prepare(
+        observations, builder, test_weeks=test_weeks, calibration_weeks=calibration_weeks, seed=seed
+    )
     train_rows, calibration = sets["mixed"]["train"], sets["next"]["calibration"]
     if len(train_rows) < MIN_ROWS:
         raise InsufficientDataError(
@@ -225,11 +221,7 @@ def train(
         "level": level,
         "interval": "split-conformal on the calibration weeks, |error| / (sqrt(registered) + registered/10)",
         "target": "show-up rate x registered; rows weighted by registered students",
-        "features": list(builder.columns),
-        "feature_labels": builder.labels(),
-        "sensors": list(builder.sensors),
-        "wifi_per_person": builder.wifi_per_person,
-        "calendar": builder.calendar.as_dict(),
+        **builder.params(),
         **settings,
     }
     report(100, "Done")
@@ -237,25 +229,24 @@ def train(
         model=model,
         metrics=plain(metrics),
         params=plain(params),
-        data_summary=data_summary(observations, builder, history, split),
+        data_summary=data_summary(observations, history, split, sensors=list(builder.sensors)),
     )
 
 
 def evaluate(model: OccupancyModel, observations: pd.DataFrame) -> dict:
     """The flat metrics of an existing model on the test weeks `train` would hold out of these observations."""
-    builder = model.builder
-    history = builder.history(observations)
-    split = time_split(
+    settings = model.settings
+    _, split, sets = prepare(
         observations,
-        builder,
-        test_weeks=model.settings["test_weeks"],
-        calibration_weeks=model.settings["calibration_weeks"],
+        model.builder,
+        test_weeks=settings["test_weeks"],
+        calibration_weeks=settings["calibration_weeks"],
+        seed=settings["seed"],
     )
-    sets = example_sets(observations, builder, history, split, model.settings["seed"])
     fallback = naive.overall_rate(sets["mixed"]["train"])
     described = split.describe(term_codes(observations))
     detail = hold_out_detail(
-        {model.candidate: model}, model.candidate, sets, fallback, described, seed=model.settings["seed"]
+        {model.candidate: model}, model.candidate, sets, fallback, described, seed=settings["seed"]
     )
     return plain(_flat(detail))
 
@@ -281,7 +272,7 @@ def hold_out_detail(
     if len(later):
         f, lo, hi = model.forecast_matrix(later.X, later.registered, later.rows["weeks_ahead"].to_numpy())
         later_figures = regression_figures(later.y, f, lo, hi)
-    gate_groups = naive.gate_groups(test, chosen_forecast, found[best], best, seed=seed)
+    gate_groups = room_type_groups(naive.wape, test, test.y, chosen_forecast, found[best], best, seed=seed)
     gate = naive.gate_summary(gate_groups)
     detail = {
         "chosen": chosen,
@@ -319,14 +310,7 @@ def verdict(detail: dict) -> str:
         f"{model['mae']:.1f} students); the best simple rule, {naive.BASELINE_LABELS[best]}, has WAPE "
         f"{baseline['wape']:.1%} (MAE {baseline['mae']:.1f})."
     )
-    groups = detail["gate"]["groups"]
-    failing = [name for name, g in groups.items() if not g["beats_baseline"]]
-    if not failing:
-        text += " The model beats that rule in every room type (95 % bootstrap intervals of the WAPE difference)."
-    elif len(failing) == len(groups):
-        text += " The model is NO BETTER than that rule on this evidence: rely on the rule."
-    else:
-        text += f" It is NO BETTER than the rule for {', '.join(f.replace('_', ' ') + 's' for f in failing)}."
+    text += room_type_sentence(detail["gate"], "that rule", "WAPE")
     coverage = model.get("interval_coverage")
     if coverage is not None:
         text += f" Its {detail['level']:.0%} intervals held {coverage:.1%} of actual attendances"
@@ -339,32 +323,6 @@ def verdict(detail: dict) -> str:
 
 def candidate_params(name: str) -> dict:
     return {"linear_regression": {}, "random_forest": RANDOM_FOREST_PARAMS, "lightgbm": LIGHTGBM_PARAMS}[name]
-
-
-def data_summary(observations: pd.DataFrame, builder: FeatureBuilder, history: History, split: TimeSplit) -> dict:
-    """Rows, weeks, sources and a hash of the observations (stable for equal data in any row order)."""
-    terms = term_codes(observations)
-    key = ["term_code", "section_code", "weekday", "slot", "week"]
-    columns = sorted(c for c in observations.columns if c != "session_id")
-    ordered = observations[columns].sort_values(key, kind="stable").reset_index(drop=True)
-    digest = hashlib.sha256(
-        "|".join(columns).encode() + pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes()
-    ).hexdigest()
-    first, last = split.periods[0], split.periods[-1]
-    test = split.periods[split.test_start]
-    return plain(
-        {
-            "rows": len(observations),
-            "measured_rows": history.n_measured,
-            "target_sources": history.sources,
-            "weeks": len(split.periods),
-            "first": {"term_code": terms[first[0]], "week": first[1]},
-            "last": {"term_code": terms[last[0]], "week": last[1]},
-            "test_from": {"term_code": terms[test[0]], "week": test[1]},
-            "sensors": list(builder.sensors),
-            "data_hash": digest,
-        }
-    )
 
 
 def _calibrated(estimator, sets: dict, segment: str, level: float) -> ConformalInterval:
@@ -412,11 +370,6 @@ def _source_counts(found: Examples) -> dict[str, int]:
 
 def _band(weeks_ahead: np.ndarray) -> np.ndarray:
     return np.where(np.asarray(weeks_ahead) <= 1, "next", "later")
-
-
-def _imputer() -> SimpleImputer:
-    # keep_empty_features: a sensor column may be blank in every training week and filled later.
-    return SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
 
 
 def _no_progress(_pct: int, _msg: str) -> None:

@@ -12,14 +12,12 @@ timetable already knows: more students registered than the limit.
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -34,7 +32,6 @@ from ml.evaluation import (
     curves,
     decision_figures,
     group_figures,
-    paired_bootstrap_difference,
     plain,
 )
 from ml.occupancy.dataset import (
@@ -43,16 +40,16 @@ from ml.occupancy.dataset import (
     TEST_WEEKS,
     Examples,
     InsufficientDataError,
-    example_sets,
+    data_summary,
+    prepare,
     split_examples,
     term_codes,
-    time_split,
 )
-from ml.occupancy.features import Calendar, FeatureBuilder, History
+from ml.occupancy.features import Calendar, FeatureBuilder, History, feature_imputer
+from ml.occupancy.room_gate import room_type_groups, room_type_sentence
 from ml.overcrowding.limit import DEFAULT_SHARE, check_share
-from ml.task import TrainResult
-
-Progress = Callable[[int, str], None]
+from ml.overcrowding.task import GATE_MARGIN
+from ml.task import Progress, TrainResult
 
 CANDIDATES = ("svm", "lightgbm")
 CANDIDATE_LABELS = {"svm": "SVM", "lightgbm": "LightGBM"}
@@ -76,9 +73,7 @@ LIGHTGBM_PARAMS: dict = {
     "verbose": -1,
 }
 GATE_METRIC = "f1"
-GATE_MARGIN = 0.01
-BOOTSTRAP_SAMPLES = 300
-MIN_POSITIVES = 5
+MIN_POSITIVES = 5  # overcrowded (and fitting) sessions needed to learn from, and to judge a room type on
 
 
 @dataclass
@@ -116,7 +111,7 @@ def rule(found: Examples, share: float) -> np.ndarray:
 
 def make_classifier(name: str, seed: int = 0):
     if name == "svm":
-        return Pipeline([("impute", _imputer()), ("scale", StandardScaler()), ("model", SVC(**SVM_PARAMS))])
+        return Pipeline([("impute", feature_imputer()), ("scale", StandardScaler()), ("model", SVC(**SVM_PARAMS))])
     if name == "lightgbm":
         from lightgbm import LGBMClassifier
 
@@ -158,9 +153,9 @@ def train(
     check_share(share)
     report(0, "Reading the measured attendance")
     builder = FeatureBuilder(calendar or Calendar()).fit(observations)
-    history = builder.history(observations)
-    split = time_split(observations, builder, test_weeks=test_weeks, calibration_weeks=calibration_weeks)
-    sets = example_sets(observations, builder, history, split, seed)
+    history, split, sets = prepare(
+        observations, builder, test_weeks=test_weeks, calibration_weeks=calibration_weeks, seed=seed
+    )
     train_rows = sets["mixed"]["train"]
     y_train = labels(train_rows, share)
     _check_labels(train_rows, y_train, share)
@@ -198,11 +193,7 @@ def train(
         "threshold": model.threshold,
         "calibration": "Platt scaling on the calibration weeks; threshold maximising F1 there",
         "svm_max_rows": SVM_MAX_ROWS,
-        "features": list(builder.columns),
-        "feature_labels": builder.labels(),
-        "sensors": list(builder.sensors),
-        "wifi_per_person": builder.wifi_per_person,
-        "calendar": builder.calendar.as_dict(),
+        **builder.params(),
         **settings,
     }
     report(100, "Done")
@@ -210,23 +201,23 @@ def train(
         model=model,
         metrics=plain(metrics),
         params=plain(params),
-        data_summary=data_summary(observations, history, split, share),
+        data_summary=data_summary(observations, history, split, share=share),
     )
 
 
 def evaluate(model: OvercrowdingModel, observations: pd.DataFrame) -> dict:
     """The flat metrics of an existing model on the test weeks `train` would hold out of these observations."""
-    history = model.builder.history(observations)
-    split = time_split(
+    settings = model.settings
+    _, split, sets = prepare(
         observations,
         model.builder,
-        test_weeks=model.settings["test_weeks"],
-        calibration_weeks=model.settings["calibration_weeks"],
+        test_weeks=settings["test_weeks"],
+        calibration_weeks=settings["calibration_weeks"],
+        seed=settings["seed"],
     )
-    sets = example_sets(observations, model.builder, history, split, model.settings["seed"])
     described = split.describe(term_codes(observations))
     detail = hold_out_detail(
-        {model.candidate: model}, model.candidate, sets, model.share, described, seed=model.settings["seed"]
+        {model.candidate: model}, model.candidate, sets, model.share, described, seed=settings["seed"]
     )
     return plain(_flat(detail))
 
@@ -252,7 +243,7 @@ def hold_out_detail(
     later_figures = None
     if len(later):
         later_figures = classification_figures(labels(later, share), model.probability_matrix(later.X), model.threshold)
-    gate_groups = _gate_groups(y, predicted, baseline, venue_type, test.clusters, seed)
+    gate_groups = room_type_groups(_f1, test, y, predicted, baseline, RULE, seed=seed, min_positives=MIN_POSITIVES)
     summary = gate.summary(GATE_METRIC, True, gate_groups, GATE_MARGIN)
     detail = {
         "chosen": chosen,
@@ -299,41 +290,11 @@ def verdict(detail: dict) -> str:
         f"(F1 {model['f1']:.2f}); the rule '{RULE_LABEL}' flagged {rule_figures['recall']:.0%} with precision "
         f"{rule_figures['precision']:.0%} (F1 {rule_figures['f1']:.2f})."
     )
-    groups = detail["gate"]["groups"]
-    failing = [name for name, g in groups.items() if not g["beats_baseline"]]
-    if not failing:
-        return text + " The model beats the rule in every room type (95 % bootstrap intervals of the F1 difference)."
-    if len(failing) == len(groups):
-        return text + " The model is NO BETTER than the rule on this evidence: rely on the rule."
-    return text + f" It is NO BETTER than the rule for {', '.join(f.replace('_', ' ') + 's' for f in failing)}."
+    return text + room_type_sentence(detail["gate"], "the rule", "F1")
 
 
 def candidate_params(name: str) -> dict:
     return {"svm": SVM_PARAMS, "lightgbm": LIGHTGBM_PARAMS}[name]
-
-
-def data_summary(observations: pd.DataFrame, history: History, split, share: float) -> dict:
-    terms = term_codes(observations)
-    first, last, test = split.periods[0], split.periods[-1], split.periods[split.test_start]
-    hashed = pd.util.hash_pandas_object(
-        observations.drop(columns="session_id", errors="ignore").sort_values(
-            ["term_code", "section_code", "weekday", "slot", "week"], kind="stable"
-        ),
-        index=False,
-    )
-    return plain(
-        {
-            "rows": len(observations),
-            "measured_rows": history.n_measured,
-            "target_sources": history.sources,
-            "weeks": len(split.periods),
-            "first": {"term_code": terms[first[0]], "week": first[1]},
-            "last": {"term_code": terms[last[0]], "week": last[1]},
-            "test_from": {"term_code": terms[test[0]], "week": test[1]},
-            "share": share,
-            "data_hash": hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest(),
-        }
-    )
 
 
 def _calibrated(
@@ -368,29 +329,6 @@ def best_f1_threshold(y: np.ndarray, probability: np.ndarray) -> float:
     tp = hits[last_of_tie]
     f1 = 2 * tp / (last_of_tie + 1 + y.sum())
     return float(ranked[last_of_tie[int(np.argmax(f1))]])
-
-
-def _gate_groups(
-    y: np.ndarray, predicted: np.ndarray, baseline: np.ndarray, venue_type: np.ndarray, clusters, seed: int
-) -> dict:
-    """Per room type: the model's F1, the rule's and a paired bootstrap interval (over sections) of the difference."""
-    groups = {}
-    for kind in sorted(set(venue_type)):
-        mask = venue_type == kind
-        if y[mask].sum() < MIN_POSITIVES:
-            continue  # too few overcrowded sessions to judge a room type on
-        difference = paired_bootstrap_difference(
-            _f1, y[mask], predicted[mask], baseline[mask], samples=BOOTSTRAP_SAMPLES, seed=seed, clusters=clusters[mask]
-        )
-        groups[kind] = {
-            "model": _f1(y[mask], predicted[mask]),
-            "baseline": _f1(y[mask], baseline[mask]),
-            "baseline_name": RULE,
-            "difference": {"low": difference["low"], "high": difference["high"], "level": difference["level"]},
-            "n": int(mask.sum()),
-            "n_positive": int(y[mask].sum()),
-        }
-    return groups
 
 
 def _f1(y: np.ndarray, predicted: np.ndarray) -> float:
@@ -430,10 +368,6 @@ def _stratified_sample(y: np.ndarray, size: int, seed: int) -> np.ndarray:
         take = min(len(members), max(1, round(size * len(members) / len(y))))
         rows.append(rng.choice(members, take, replace=False))
     return np.sort(np.concatenate(rows))
-
-
-def _imputer() -> SimpleImputer:
-    return SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
 
 
 def _no_progress(_pct: int, _msg: str) -> None:

@@ -50,24 +50,16 @@ WALKING_METRES_PER_MINUTE = 80.0
 WALKING_DETOUR = 1.3  # paths are longer than the straight line between two entrances
 
 # Columns of the frames shared by the generator and ml.data.campus_sql's loaders.
-TIMETABLE_COLUMNS: tuple[str, ...] = (
-    "session_id",
-    "term_code",
+SECTION_COLUMNS: tuple[str, ...] = (
     "section_code",
     "course_code",
     "level",
     "registered",
     "needs_type",
     "needs_accessible",
-    "weekday",
-    "slot",
-    "venue_code",
-    "building_code",
-    "venue_type",
-    "capacity",
-    "safe_capacity",
-    "accessible",
 )
+ROOM_COLUMNS: tuple[str, ...] = ("venue_code", "building_code", "venue_type", "capacity", "safe_capacity", "accessible")
+TIMETABLE_COLUMNS: tuple[str, ...] = ("session_id", "term_code", *SECTION_COLUMNS, "weekday", "slot", *ROOM_COLUMNS)
 SIGNAL_COLUMNS: tuple[str, ...] = ("head_count", "survey_pct", "wifi_avg", "wifi_max", "co2_ppm")
 OBSERVATION_COLUMNS: tuple[str, ...] = (
     "session_id",
@@ -77,18 +69,8 @@ OBSERVATION_COLUMNS: tuple[str, ...] = (
     "date",
     "weekday",
     "slot",
-    "section_code",
-    "course_code",
-    "level",
-    "registered",
-    "needs_type",
-    "needs_accessible",
-    "venue_code",
-    "building_code",
-    "venue_type",
-    "capacity",
-    "safe_capacity",
-    "accessible",
+    *SECTION_COLUMNS,
+    *ROOM_COLUMNS,
     "cancelled",
     "count_method",
     *SIGNAL_COLUMNS,

@@ -18,6 +18,8 @@ from core.models import AttendanceObservation, Building, ClassSession, Term, Ven
 from ml.data.academic_sql import save_reference, term_positions
 from ml.data.campus import (
     OBSERVATION_COLUMNS,
+    ROOM_COLUMNS,
+    SECTION_COLUMNS,
     SIGNAL_COLUMNS,
     TIMETABLE_COLUMNS,
     CampusData,
@@ -253,20 +255,10 @@ def load_timetable(term_code: str | None = None) -> pd.DataFrame:
         select(
             ClassSession.id.label("session_id"),
             Term.code.label("term_code"),
-            ClassSession.section_code,
-            ClassSession.course_code,
-            ClassSession.level,
-            ClassSession.registered,
-            ClassSession.needs_type,
-            ClassSession.needs_accessible,
+            *section_fields(),
             ClassSession.weekday,
             ClassSession.slot,
-            Venue.code.label("venue_code"),
-            Building.code.label("building_code"),
-            Venue.venue_type,
-            Venue.capacity,
-            Venue.safe_capacity,
-            Venue.accessible,
+            *room_fields(),
         )
         .join(Term, Term.id == ClassSession.term_id)
         .outerjoin(Venue, Venue.id == ClassSession.venue_id)
@@ -295,18 +287,8 @@ def load_observations(terms: list[str] | None = None) -> pd.DataFrame:
             o.date,
             s.weekday,
             s.slot,
-            s.section_code,
-            s.course_code,
-            s.level,
-            s.registered,
-            s.needs_type,
-            s.needs_accessible,
-            Venue.code.label("venue_code"),
-            Building.code.label("building_code"),
-            Venue.venue_type,
-            Venue.capacity,
-            Venue.safe_capacity,
-            Venue.accessible,
+            *section_fields(),
+            *room_fields(),
             o.cancelled,
             o.count_method,
             *[o.__table__.c[name] for name in SIGNAL_COLUMNS],
@@ -327,6 +309,17 @@ def load_observations(terms: list[str] | None = None) -> pd.DataFrame:
         frame[column] = frame[column].astype(float)
     frame = frame.sort_values(["term_index", "week", "session_id"], kind="stable").reset_index(drop=True)
     return frame[list(OBSERVATION_COLUMNS)]
+
+
+def section_fields() -> list:
+    """The select columns of `SECTION_COLUMNS`, from `ClassSession`."""
+    return [getattr(ClassSession, name) for name in SECTION_COLUMNS]
+
+
+def room_fields() -> list:
+    """The select columns of `ROOM_COLUMNS`, from `Venue` and `Building` (join them; NULL where no room is set)."""
+    codes = {"venue_code": Venue.code, "building_code": Building.code}
+    return [codes[name].label(name) if name in codes else getattr(Venue, name) for name in ROOM_COLUMNS]
 
 
 def coming_week() -> tuple[str, int] | None:

@@ -37,27 +37,18 @@ from core.models import (
 )
 from ml import registry
 from ml.data.academic_sql import term_positions
-from ml.data.campus_sql import coming_week, load_observations, load_timetable
+from ml.data.campus import ROOM_COLUMNS, SECTION_COLUMNS
+from ml.data.campus_sql import coming_week, load_observations, load_timetable, room_fields, section_fields
 from ml.occupancy.features import Calendar
 from ml.task import Progress
 
 BATCH = 5000
 STORED_COLUMNS = (
     "session_id",
-    "section_code",
-    "course_code",
-    "level",
-    "registered",
-    "needs_type",
-    "needs_accessible",
+    *SECTION_COLUMNS,
     "weekday",
     "slot",
-    "venue_code",
-    "building_code",
-    "venue_type",
-    "capacity",
-    "safe_capacity",
-    "accessible",
+    *ROOM_COLUMNS,
     "week",
     "forecast",
     "lower",
@@ -215,20 +206,10 @@ def stored_forecasts(version_id: int, term_code: str, week: int) -> pd.DataFrame
     query = (
         select(
             p.session_id,
-            s.section_code,
-            s.course_code,
-            s.level,
-            s.registered,
-            s.needs_type,
-            s.needs_accessible,
+            *section_fields(),
             s.weekday,
             s.slot,
-            v.code.label("venue_code"),
-            Building.code.label("building_code"),
-            v.venue_type,
-            v.capacity,
-            v.safe_capacity,
-            v.accessible,
+            *room_fields(),
             p.week,
             p.attendance.label("forecast"),
             p.lower,

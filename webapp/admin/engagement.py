@@ -58,10 +58,10 @@ def upload_dataset():
     layout = request.form.get("layout", "auto")
     if archive is None or not archive.filename:
         flash("Choose a zip file of labelled images first.", "warning")
-        return redirect(url_for("admin_engagement.index"))
+        return _back()
     if layout not in LAYOUT_LABELS:
         flash(f"Unknown layout {layout!r}.", "danger")
-        return redirect(url_for("admin_engagement.index"))
+        return _back()
     dataset = create_dataset(request.form.get("name", ""), archive.filename, layout, current_user.email, archive.save)
     try:
         run = enqueue_dataset_import(dataset, current_user.email)
@@ -69,11 +69,11 @@ def upload_dataset():
         dataset.status, dataset.message = "refused", f"the import job could not start: {exc}"
         db.session.commit()
         flash(f"Stored, but the import could not start: {exc}.", "danger")
-        return redirect(url_for("admin_engagement.index"))
+        return _back()
     AuditLog.record(current_user.id, "engagement_dataset_uploaded", dataset.name, dataset=dataset.id, run_id=run.id)
     db.session.commit()
     flash(f"Uploaded {dataset.name}; job {run.id} is reading and checking it (progress below).", "success")
-    return redirect(url_for("admin_engagement.index"))
+    return _back()
 
 
 @bp.post("/datasets/<int:dataset_id>")
@@ -88,14 +88,14 @@ def update_dataset(dataset_id: int):
         AuditLog.record(current_user.id, "engagement_dataset_deleted", name, dataset=dataset_id)
         db.session.commit()
         flash(f"Deleted {name}; the next retraining will not use it.", "success")
-        return redirect(url_for("admin_engagement.index"))
+        return _back()
     choices = {"engaged": True, "not_engaged": False}
     mapping = {label: choices.get(request.form.get(f"class-{index}", "")) for index, label in _indexed(dataset)}
     try:
         set_mapping(dataset, mapping, included=request.form.get("included") == "on")
     except ValueError as exc:
         flash(f"Not saved: {exc}.", "warning")
-        return redirect(url_for("admin_engagement.index"))
+        return _back()
     AuditLog.record(current_user.id, "engagement_dataset_mapped", dataset.name, dataset=dataset.id, mapping=mapping)
     db.session.commit()
     if dataset.status == "ready":
@@ -103,7 +103,7 @@ def update_dataset(dataset_id: int):
         flash(f"Saved {dataset.name}: {used}.", "success")
     else:
         flash(f"Saved {dataset.name}; {dataset.message}.", "warning")
-    return redirect(url_for("admin_engagement.index"))
+    return _back()
 
 
 @bp.post("/settings")
@@ -117,11 +117,11 @@ def save_settings():
         saved = save_training_settings(round(minutes * 60), include_generated, current_user.email)
     except ValueError as exc:
         flash(f"Not saved: {exc}.", "warning")
-        return redirect(url_for("admin_engagement.index"))
+        return _back()
     AuditLog.record(current_user.id, "engagement_settings", TASK, **saved.__dict__)
     db.session.commit()
     flash(f"Saved: retraining fits for at most {saved.time_budget_s / 60:g} minutes.", "success")
-    return redirect(url_for("admin_engagement.index"))
+    return _back()
 
 
 @bp.post("/retrain")
@@ -131,14 +131,14 @@ def retrain():
         run = tasks.enqueue_retrain(TASK, current_user.email)
     except queue.JobAlreadyRunningError as exc:
         flash(f"Not queued: {exc}. Wait for it to finish.", "warning")
-        return redirect(url_for("admin_engagement.index"))
+        return _back()
     except queue.QueueUnavailableError as exc:
         flash(f"It could not start: {exc}.", "danger")
-        return redirect(url_for("admin_engagement.index"))
+        return _back()
     AuditLog.record(current_user.id, "retrain_requested", TASK, run_id=run.id)
     db.session.commit()
     flash(f"Queued {run.kind} (job {run.id}); its progress shows below.", "success")
-    return redirect(url_for("admin_engagement.index"))
+    return _back()
 
 
 @bp.get("/models/<int:version_id>")
@@ -194,6 +194,11 @@ def _curve(history: dict, metric: str, width: int = 480, height: int = 200, pad:
         "width": width,
         "height": height,
     }
+
+
+def _back():
+    """To the engagement page, where the flashed message and the job's progress show."""
+    return redirect(url_for("admin_engagement.index"))
 
 
 def _indexed(dataset: LabelledDataset) -> list[tuple[int, str]]:

@@ -467,8 +467,7 @@ def _check_timetable(records: pd.DataFrame, mapping: ColumnMapping) -> tuple[pd.
     found = _Found(records, mapping)
     if records.empty:
         return found.kept()
-    records["weekday"] = records["weekday"].map(FULL_WEEKDAYS.index).astype("int64")
-    records["slot"] = records["slot"].map(SLOT_STARTS.index).astype("int64")
+    _number_weekday_and_slot(records)
     registered = records["registered"].to_numpy(dtype=float)
     found.add(
         _not_whole(registered), "registered", lambda i: f"{registered[i]:g} registered students is not a whole number"
@@ -508,8 +507,7 @@ def _check_observations(records: pd.DataFrame, mapping: ColumnMapping) -> tuple[
     found = _Found(records, mapping)
     if records.empty:
         return found.kept()
-    records["weekday"] = records["weekday"].map(FULL_WEEKDAYS.index).astype("int64")
-    records["slot"] = records["slot"].map(SLOT_STARTS.index).astype("int64")
+    _number_weekday_and_slot(records)
     _fill_weeks(records, found)
     ids = session_ids(records.assign(term_code=records["term_code"].astype(str)))
     missing = ids.isna().to_numpy()
@@ -587,6 +585,12 @@ def _check_observed_rooms(records: pd.DataFrame, found: _Found) -> None:
 def _not_whole(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=float)
     return np.isfinite(values) & (np.abs(values - np.round(values)) > 1e-9)
+
+
+def _number_weekday_and_slot(records: pd.DataFrame) -> None:
+    """Weekday and slot names (already checked) as the stored numbers, in place."""
+    records["weekday"] = records["weekday"].map(FULL_WEEKDAYS.index).astype("int64")
+    records["slot"] = records["slot"].map(SLOT_STARTS.index).astype("int64")
 
 
 def _when(records: pd.DataFrame, i: int) -> str:

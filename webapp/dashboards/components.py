@@ -133,6 +133,11 @@ def empty_state(title: str, text: str) -> dbc.Alert:
     return dbc.Alert([html.H2(title, className="h5"), html.P(text, className="mb-0")], color="secondary")
 
 
+def labelled(label: str, control, md: int = 2) -> dbc.Col:
+    """A form control with its label above it, as a column of a `dbc.Row` of controls."""
+    return dbc.Col([dbc.Label(label, className="small fw-semibold mb-1"), control], md=md)
+
+
 def upload_area(id_: str, max_bytes: int, accept: str = ".csv,.txt,.tsv,.xlsx", multiple: bool = False) -> html.Div:
     """A drop zone; a file above `max_bytes` is refused in the browser with a message beside the zone
     (assets/upload_limit.js), instead of nothing happening."""

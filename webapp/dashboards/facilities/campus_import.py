@@ -46,6 +46,15 @@ WEEKDAY_NUMBERS = {
     "zero": ("0 = Monday ... 6 = Sunday", {d: [str(i)] for i, d in enumerate(campus_import.FULL_WEEKDAYS)}),
 }
 
+# What the mapping form holds for `ui_mapping` (each column's field, the settings); the import and download read it.
+MAPPING_FORM = (
+    State({"type": "campus-field", "column": ALL}, "value"),
+    State({"type": "campus-field", "column": ALL}, "id"),
+    State("campus-default-term", "value"),
+    State("campus-weekday-numbers", "value"),
+    State("campus-survey-max", "value"),
+)
+
 
 def layout() -> html.Div:
     return html.Div(
@@ -119,11 +128,7 @@ def register(app: Dash) -> None:
         State("campus-check-only", "value"),
         State("campus-kind", "value"),
         State("campus-file", "data"),
-        State({"type": "campus-field", "column": ALL}, "value"),
-        State({"type": "campus-field", "column": ALL}, "id"),
-        State("campus-default-term", "value"),
-        State("campus-weekday-numbers", "value"),
-        State("campus-survey-max", "value"),
+        *MAPPING_FORM,
         State("campus-save-as", "value"),
         prevent_initial_call=True,
     )
@@ -154,11 +159,7 @@ def register(app: Dash) -> None:
         Output("campus-mapping-download", "data"),
         Input("campus-download-mapping", "n_clicks"),
         State("campus-kind", "value"),
-        State({"type": "campus-field", "column": ALL}, "value"),
-        State({"type": "campus-field", "column": ALL}, "id"),
-        State("campus-default-term", "value"),
-        State("campus-weekday-numbers", "value"),
-        State("campus-survey-max", "value"),
+        *MAPPING_FORM,
         prevent_initial_call=True,
     )
     def download_mapping(n_clicks, kind, fields, ids, default_term, numbers, survey_max):

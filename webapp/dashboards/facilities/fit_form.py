@@ -9,7 +9,7 @@ from dash import Dash, Input, Output, dcc, html
 from ml.data.campus import SLOT_STARTS, VENUE_TYPE_LABELS, WEEKDAYS, walking_minutes
 from ml.occupancy import live
 from ml.occupancy.store import Horizon
-from webapp.dashboards.components import CallbackInputError
+from webapp.dashboards.components import CallbackInputError, labelled
 from webapp.dashboards.facilities import data
 
 VERDICT_COLOURS = {"fits": "success", "at risk": "warning", "overcrowded": "danger"}
@@ -23,14 +23,14 @@ def layout(horizon: Horizon) -> html.Div:
     first = next(iter(venues), None)
     weeks = list(range(1, (context.last_week if context else horizon.as_of + 1) + 1))
     controls = [
-        _control(
+        labelled(
             "Level", dcc.Dropdown(id="fit-level", options=list(live.LEVELS), value=1, clearable=False), md=1
         ),
-        _control(
+        labelled(
             "Registered students",
             dbc.Input(id="fit-registered", type="number", min=1, max=live.MAX_REGISTERED, step=1, value=60),
         ),
-        _control(
+        labelled(
             "Room",
             dcc.Dropdown(
                 id="fit-venue",
@@ -47,21 +47,21 @@ def layout(horizon: Horizon) -> html.Div:
             ),
             md=4,
         ),
-        _control(
+        labelled(
             "Weekday",
             dcc.Dropdown(
                 id="fit-weekday", options=[{"label": d, "value": i} for i, d in enumerate(WEEKDAYS)], value=0,
                 clearable=False,
             ),
         ),
-        _control(
+        labelled(
             "Start time",
             dcc.Dropdown(
                 id="fit-slot", options=[{"label": s, "value": i} for i, s in enumerate(SLOT_STARTS)], value=1,
                 clearable=False,
             ),
         ),
-        _control(
+        labelled(
             "Week",
             dcc.Dropdown(
                 id="fit-week", options=weeks, value=min(horizon.as_of + 1, weeks[-1]) if weeks else 1, clearable=False
@@ -189,7 +189,3 @@ def _figure(label: str, value: str, hint: str, id_: str) -> html.Div:
         [html.Div(label, className="kpi-label"), html.Div(value, className="kpi-value", id=id_), html.Small(hint)],
         className="kpi-card p-2 border rounded h-100",
     )
-
-
-def _control(label: str, control, md: int = 2) -> dbc.Col:
-    return dbc.Col([dbc.Label(label, className="small fw-semibold mb-1"), control], md=md)

@@ -97,8 +97,6 @@ def register(app: Dash) -> None:
 
 def occupancy_quality(version: ModelVersion) -> html.Div:
     detail = version.metrics.get("detail", {})
-    chosen = detail.get("chosen", "")
-    labels = detail.get("candidate_labels", {})
     split = detail.get("split", {})
     later = detail.get("later_weeks") or {}
     return html.Div(
@@ -109,14 +107,7 @@ def occupancy_quality(version: ModelVersion) -> html.Div:
                 [
                     dbc.Col(
                         [
-                            metrics_table(
-                                detail.get("model", {}),
-                                detail.get("baselines", {}),
-                                REGRESSION_METRICS,
-                                model_label=f"Model ({labels.get(chosen, chosen)})",
-                                baseline_labels=detail.get("baseline_labels", {}),
-                                id_="occupancy-metrics",
-                            ),
+                            _beside_baselines(detail, REGRESSION_METRICS, "occupancy-metrics"),
                             html.P(
                                 f"Coming week: {_percent(detail.get('model', {}).get('interval_coverage'))} of actual "
                                 f"attendances fell inside the {detail.get('level', 0.9):.0%} intervals; weeks further "
@@ -125,10 +116,8 @@ def occupancy_quality(version: ModelVersion) -> html.Div:
                                 id="occupancy-coverage",
                             ),
                             _candidates_table(
-                                detail.get("candidates", {}),
-                                labels,
+                                detail,
                                 (("mae", "MAE"), ("wape", "WAPE"), ("r2", "R²"), ("interval_coverage", "Coverage")),
-                                chosen,
                                 "occupancy-candidates",
                             ),
                         ],
@@ -153,9 +142,7 @@ def occupancy_quality(version: ModelVersion) -> html.Div:
 
 def overcrowding_quality(version: ModelVersion) -> html.Div:
     detail = version.metrics.get("detail", {})
-    chosen = detail.get("chosen", "")
     model = detail.get("model", {})
-    labels = detail.get("candidate_labels", {})
     negative, positive = detail.get("class_labels", ("fits", "overcrowded"))
     rule = detail.get("best_baseline", "")
     return html.Div(
@@ -166,14 +153,7 @@ def overcrowding_quality(version: ModelVersion) -> html.Div:
                 [
                     dbc.Col(
                         [
-                            metrics_table(
-                                model,
-                                detail.get("baselines", {}),
-                                CLASSIFICATION_METRICS,
-                                model_label=f"Model ({labels.get(chosen, chosen)})",
-                                baseline_labels=detail.get("baseline_labels", {}),
-                                id_="overcrowding-metrics",
-                            ),
+                            _beside_baselines(detail, CLASSIFICATION_METRICS, "overcrowding-metrics"),
                             html.P(
                                 f"Overcrowded: measured attendance above {detail.get('share', 1.0):.0%} of safe "
                                 f"capacity. Alert threshold {fmt(detail.get('threshold'))} on the probability, "
@@ -201,10 +181,8 @@ def overcrowding_quality(version: ModelVersion) -> html.Div:
                             if detail.get("class_report")
                             else None,
                             _candidates_table(
-                                detail.get("candidates", {}),
-                                labels,
+                                detail,
                                 (("precision", "Precision"), ("recall", "Recall"), ("f1", "F1"), ("pr_auc", "PR-AUC")),
-                                chosen,
                                 "overcrowding-candidates",
                             ),
                         ],
@@ -237,14 +215,29 @@ def _trained_on(version: ModelVersion, split: dict) -> html.P:
     )
 
 
-def _candidates_table(candidates: dict, labels: dict, columns, chosen: str, id_: str) -> dbc.Table:
+def _beside_baselines(detail: dict, metrics, id_: str) -> dbc.Table:
+    """The chosen candidate's test-week figures beside each baseline's."""
+    chosen = detail.get("chosen", "")
+    return metrics_table(
+        detail.get("model", {}),
+        detail.get("baselines", {}),
+        metrics,
+        model_label=f"Model ({detail.get('candidate_labels', {}).get(chosen, chosen)})",
+        baseline_labels=detail.get("baseline_labels", {}),
+        id_=id_,
+    )
+
+
+def _candidates_table(detail: dict, columns, id_: str) -> dbc.Table:
+    """Every candidate's test-week figures, the chosen one marked."""
+    chosen, labels = detail.get("chosen", ""), detail.get("candidate_labels", {})
     header = html.Tr([html.Th("Candidate"), *[html.Th(h) for _, h in columns]])
     rows = [
         html.Tr(
             [html.Td(labels.get(name, name) + (" (chosen)" if name == chosen else ""))]
             + [html.Td(fmt(figures.get(key))) for key, _ in columns]
         )
-        for name, figures in candidates.items()
+        for name, figures in detail.get("candidates", {}).items()
     ]
     return dbc.Table([html.Thead(header), html.Tbody(rows)], size="sm", className="table-metrics", id=id_)
 

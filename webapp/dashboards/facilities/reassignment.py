@@ -11,7 +11,7 @@ from flask_login import current_user
 from ml.occupancy import planning
 from ml.occupancy.reassign import BASES, PlanConflict, ReassignmentPlan
 from ml.occupancy.store import Horizon
-from webapp.dashboards.components import CallbackInputError, callback_choice
+from webapp.dashboards.components import CallbackInputError, callback_choice, labelled
 from webapp.dashboards.facilities import data
 
 BASIS_LABELS = {"upper": "the upper end of the interval (safer)", "forecast": "the forecast itself"}
@@ -42,15 +42,13 @@ def layout(horizon: Horizon) -> html.Div:
             ),
             dbc.Row(
                 [
-                    dbc.Col(
-                        [
-                            dbc.Label("A session needs room for", className="small fw-semibold mb-1"),
-                            dbc.RadioItems(
-                                id="plan-basis",
-                                options=[{"label": label, "value": b} for b, label in BASIS_LABELS.items()],
-                                value="upper",
-                            ),
-                        ],
+                    labelled(
+                        "A session needs room for",
+                        dbc.RadioItems(
+                            id="plan-basis",
+                            options=[{"label": label, "value": b} for b, label in BASIS_LABELS.items()],
+                            value="upper",
+                        ),
                         md=5,
                     ),
                     dbc.Col(

@@ -11,7 +11,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from core.csv_export import to_csv
 from ml.data.campus import VENUE_TYPE_LABELS
 from ml.occupancy.store import Horizon
-from webapp.dashboards.components import CallbackInputError, callback_int, kpi_card
+from webapp.dashboards.components import CallbackInputError, callback_int, kpi_card, labelled
 from webapp.dashboards.facilities import data
 
 STATUSES = ("over the limit", "may overcrowd", "fits")
@@ -55,28 +55,24 @@ def layout(horizon: Horizon) -> html.Div:
         [
             dbc.Row(
                 [
-                    dbc.Col(
-                        [
-                            dbc.Label("Week", className="small fw-semibold mb-1"),
-                            dcc.Dropdown(
-                                id="risk-week",
-                                options=[{"label": f"Week {w}", "value": w} for w in weeks],
-                                value=weeks[0] if weeks else None,
-                                clearable=False,
-                            ),
-                        ],
+                    labelled(
+                        "Week",
+                        dcc.Dropdown(
+                            id="risk-week",
+                            options=[{"label": f"Week {w}", "value": w} for w in weeks],
+                            value=weeks[0] if weeks else None,
+                            clearable=False,
+                        ),
                         md=3,
                     ),
-                    dbc.Col(
-                        [
-                            dbc.Label("Building", className="small fw-semibold mb-1"),
-                            dcc.Dropdown(
-                                id="risk-building",
-                                options=[{"label": "All buildings", "value": ""}, *data.buildings()],
-                                value="",
-                                clearable=False,
-                            ),
-                        ],
+                    labelled(
+                        "Building",
+                        dcc.Dropdown(
+                            id="risk-building",
+                            options=[{"label": "All buildings", "value": ""}, *data.buildings()],
+                            value="",
+                            clearable=False,
+                        ),
                         md=3,
                     ),
                     dbc.Col(

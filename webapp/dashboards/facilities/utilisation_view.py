@@ -10,7 +10,7 @@ from dash import Dash, Input, Output, dcc, html
 from ml.data.campus import VENUE_TYPE_LABELS
 from ml.occupancy import store, utilisation
 from ml.occupancy.store import Horizon
-from webapp.dashboards.components import CallbackInputError
+from webapp.dashboards.components import CallbackInputError, labelled
 from webapp.dashboards.facilities import data
 
 ALL_WEEKS = "all"
@@ -27,30 +27,24 @@ def layout(horizon: Horizon) -> html.Div:
         [
             dbc.Row(
                 [
-                    dbc.Col(
-                        [
-                            dbc.Label("Building", className="small fw-semibold mb-1"),
-                            dcc.Dropdown(
-                                id="util-building",
-                                options=[{"label": "All buildings", "value": ""}, *buildings],
-                                value=buildings[0]["value"] if many and buildings else "",
-                                clearable=False,
-                            ),
-                        ],
+                    labelled(
+                        "Building",
+                        dcc.Dropdown(
+                            id="util-building",
+                            options=[{"label": "All buildings", "value": ""}, *buildings],
+                            value=buildings[0]["value"] if many and buildings else "",
+                            clearable=False,
+                        ),
                         md=4,
                     ),
-                    dbc.Col(
-                        [
-                            dbc.Label("Week", className="small fw-semibold mb-1"),
-                            dcc.Dropdown(
-                                id="util-week",
-                                options=[{"label": "All observed weeks (mean)", "value": ALL_WEEKS}]
-                                + observed
-                                + forecast,
-                                value=ALL_WEEKS,
-                                clearable=False,
-                            ),
-                        ],
+                    labelled(
+                        "Week",
+                        dcc.Dropdown(
+                            id="util-week",
+                            options=[{"label": "All observed weeks (mean)", "value": ALL_WEEKS}] + observed + forecast,
+                            value=ALL_WEEKS,
+                            clearable=False,
+                        ),
                         md=4,
                     ),
                 ],

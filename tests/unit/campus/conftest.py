@@ -16,6 +16,12 @@ def demo_campus() -> CampusData:
 
 
 @pytest.fixture(scope="session")
+def observations(demo_campus: CampusData) -> pd.DataFrame:
+    """The demo campus's observations as measured (without the generator's true attendance)."""
+    return demo_campus.observation_frame().drop(columns="true_attendance")
+
+
+@pytest.fixture(scope="session")
 def medium_campus() -> CampusData:
     return generate_campus(**MEDIUM, seed=0)
 

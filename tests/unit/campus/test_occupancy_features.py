@@ -18,11 +18,6 @@ from ml.occupancy.features import (
 
 
 @pytest.fixture(scope="module")
-def observations(demo_campus) -> pd.DataFrame:
-    return demo_campus.observation_frame().drop(columns="true_attendance")
-
-
-@pytest.fixture(scope="module")
 def builder(observations) -> FeatureBuilder:
     return FeatureBuilder().fit(observations)
 

@@ -4,7 +4,6 @@ intervals that hold what they promise."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from ml.evaluation import REGRESSION_HEADLINE
@@ -13,11 +12,6 @@ from ml.occupancy.baselines import BASELINE_LABELS
 from tests.unit.campus.conftest import MEDIUM
 
 COVERAGE_TOLERANCE = 0.05
-
-
-@pytest.fixture(scope="module")
-def observations(demo_campus) -> pd.DataFrame:
-    return demo_campus.observation_frame().drop(columns="true_attendance")
 
 
 @pytest.fixture(scope="module")

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from ml.evaluation import CLASSIFICATION_HEADLINE
 from ml.overcrowding import model as overcrowding
 from ml.overcrowding.limit import check_share
 from tests.unit.campus.conftest import MEDIUM
-
-
-@pytest.fixture(scope="module")
-def observations(demo_campus) -> pd.DataFrame:
-    return demo_campus.observation_frame().drop(columns="true_attendance")
 
 
 @pytest.fixture(scope="module")

@@ -116,6 +116,19 @@ def prepare(
     return history, split, example_sets(observations, builder, history, split, seed)
 
 
+def evaluation_sets(observations: pd.DataFrame, builder: FeatureBuilder, settings: dict) -> tuple[dict, dict]:
+    """The example sets of a fitted model's own split of these observations (`settings`: its test_weeks,
+    calibration_weeks and seed), and that split in words."""
+    _, split, sets = prepare(
+        observations,
+        builder,
+        test_weeks=settings["test_weeks"],
+        calibration_weeks=settings["calibration_weeks"],
+        seed=settings["seed"],
+    )
+    return sets, split.describe(term_codes(observations))
+
+
 def period_key(term_index, week) -> np.ndarray:
     return np.asarray(term_index, dtype=np.int64) * 1000 + np.asarray(week, dtype=np.int64)
 

@@ -35,6 +35,7 @@ from ml.occupancy.dataset import (
     Examples,
     InsufficientDataError,
     data_summary,
+    evaluation_sets,
     prepare,
     split_examples,
     term_codes,
@@ -235,18 +236,10 @@ def train(
 
 def evaluate(model: OccupancyModel, observations: pd.DataFrame) -> dict:
     """The flat metrics of an existing model on the test weeks `train` would hold out of these observations."""
-    settings = model.settings
-    _, split, sets = prepare(
-        observations,
-        model.builder,
-        test_weeks=settings["test_weeks"],
-        calibration_weeks=settings["calibration_weeks"],
-        seed=settings["seed"],
-    )
+    sets, split = evaluation_sets(observations, model.builder, model.settings)
     fallback = naive.overall_rate(sets["mixed"]["train"])
-    described = split.describe(term_codes(observations))
     detail = hold_out_detail(
-        {model.candidate: model}, model.candidate, sets, fallback, described, seed=settings["seed"]
+        {model.candidate: model}, model.candidate, sets, fallback, split, seed=model.settings["seed"]
     )
     return plain(_flat(detail))
 

@@ -41,6 +41,7 @@ from ml.occupancy.dataset import (
     Examples,
     InsufficientDataError,
     data_summary,
+    evaluation_sets,
     prepare,
     split_examples,
     term_codes,
@@ -207,17 +208,9 @@ def train(
 
 def evaluate(model: OvercrowdingModel, observations: pd.DataFrame) -> dict:
     """The flat metrics of an existing model on the test weeks `train` would hold out of these observations."""
-    settings = model.settings
-    _, split, sets = prepare(
-        observations,
-        model.builder,
-        test_weeks=settings["test_weeks"],
-        calibration_weeks=settings["calibration_weeks"],
-        seed=settings["seed"],
-    )
-    described = split.describe(term_codes(observations))
+    sets, split = evaluation_sets(observations, model.builder, model.settings)
     detail = hold_out_detail(
-        {model.candidate: model}, model.candidate, sets, model.share, described, seed=settings["seed"]
+        {model.candidate: model}, model.candidate, sets, model.share, split, seed=model.settings["seed"]
     )
     return plain(_flat(detail))
 

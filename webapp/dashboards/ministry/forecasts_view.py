@@ -13,7 +13,7 @@ from dash import Dash, Input, Output, dcc, html
 from core.csv_export import to_csv
 from ml.census.geography import UF_BY_CODE
 from ml.enrollment import store
-from webapp.dashboards.components import CallbackInputError, kpi_card
+from webapp.dashboards.components import CallbackInputError, kpi_card, labelled
 from webapp.dashboards.ministry import data
 
 GRAPH_CONFIG = {"displayModeBar": False}
@@ -30,15 +30,13 @@ def layout(version, years: tuple[int, int]) -> html.Div:
         [
             dbc.Row(
                 [
-                    dbc.Col(_labelled("UF", dcc.Dropdown(id="ministry-uf", options=uf_options, value="")), md=3),
-                    dbc.Col(_labelled("Municipality", dcc.Dropdown(id="ministry-municipality", options=[])), md=3),
-                    dbc.Col(_labelled("School", dcc.Dropdown(id="ministry-school", options=[])), md=3),
-                    dbc.Col(
-                        _labelled(
-                            "Stage",
-                            dcc.Dropdown(
-                                id="ministry-stage", options=data.stage_options(), value=data.TOTAL, clearable=False
-                            ),
+                    labelled("UF", dcc.Dropdown(id="ministry-uf", options=uf_options, value=""), md=3),
+                    labelled("Municipality", dcc.Dropdown(id="ministry-municipality", options=[]), md=3),
+                    labelled("School", dcc.Dropdown(id="ministry-school", options=[]), md=3),
+                    labelled(
+                        "Stage",
+                        dcc.Dropdown(
+                            id="ministry-stage", options=data.stage_options(), value=data.TOTAL, clearable=False
                         ),
                         md=3,
                     ),
@@ -424,7 +422,3 @@ def _school_panel(version_id: int, co_entidade: int) -> html.Div:
 
 def _per(students, count) -> str:
     return f"{students / count:.1f}" if count and count == count and students == students else "—"
-
-
-def _labelled(label: str, control) -> html.Div:
-    return html.Div([dbc.Label(label, className="fw-semibold small mb-1"), control])

@@ -70,7 +70,7 @@ def test_one_corrupted_file_of_a_multi_file_artifact_refuses_to_load(app, data_d
     version = register(value=7, artifact_format=TwoFileFormat())
     meta = data_dir / "models" / version.artifact_path / "export" / "meta.json"
     meta.write_text(json.dumps({"label": "tampered"}))
-    with pytest.raises(registry.ArtifactIntegrityError, match="export/meta.json does not match its sha256"):
+    with pytest.raises(registry.ArtifactIntegrityError, match=r"export/meta\.json does not match its sha256"):
         registry.load(version, TwoFileFormat())
 
 
@@ -78,12 +78,12 @@ def test_a_missing_file_or_an_edited_manifest_refuses_to_load(app, data_dir):
     version = register(value=3, artifact_format=TwoFileFormat())
     folder = data_dir / "models" / version.artifact_path
     (folder / "weights.bin").unlink()
-    with pytest.raises(registry.ArtifactIntegrityError, match="weights.bin is missing"):
+    with pytest.raises(registry.ArtifactIntegrityError, match=r"weights\.bin is missing"):
         registry.load(version, TwoFileFormat())
     other = register(value=4)
     manifest = data_dir / "models" / other.artifact_path / "manifest.json"
     manifest.write_text(manifest.read_text().replace("joblib", "JOBLIB"))
-    with pytest.raises(registry.ArtifactIntegrityError, match="manifest.json does not match"):
+    with pytest.raises(registry.ArtifactIntegrityError, match=r"manifest\.json does not match"):
         registry.load(other, JOBLIB)
 
 

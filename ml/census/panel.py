@@ -53,7 +53,9 @@ def connect(data_dir: Path | None = None, *, files: dict[int, Path] | None = Non
     import duckdb
 
     files = panel_files(data_dir) if files is None else files
-    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+    # DuckDB spills to a ".tmp" folder in the working directory unless told otherwise: keep it in the instance.
+    spill = census_dir(data_dir) / "duckdb-tmp"
+    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT, "temp_directory": str(spill)})
     try:
         if files:
             paths = ", ".join(_quote(path) for path in files.values())

@@ -9,13 +9,15 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from ml.data.campus_import import KINDS
+
 campus_cli = AppGroup("campus", help="Campus venues, timetable and attendance observations.")
 SHOWN_ERRORS = 50
 
 
 @campus_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--kind", type=click.Choice(("venues", "timetable", "observations")), required=True)
+@click.option("--kind", type=click.Choice(KINDS), required=True)
 @click.option(
     "--mapping",
     "mapping_file",

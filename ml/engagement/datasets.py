@@ -120,7 +120,9 @@ def merged_mapping(mappings: Mapping[str, Mapping[str, bool | None]]) -> dict[st
     return merged
 
 
-def create_dataset(name: str, filename: str, layout: str, uploaded_by: str, save_archive: Callable[[Path], None]):
+def create_dataset(
+    name: str, filename: str, layout: str, uploaded_by: str, save_archive: Callable[[Path], None]
+) -> LabelledDataset:
     """A new dataset row with its archive written by `save_archive(path)` (e.g. a streamed upload's `save`)."""
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}")

@@ -17,14 +17,18 @@ import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy.exc import IntegrityError
 
 from core.db import session, utcnow
-from core.models import ImageScore, ImageUpload
+from core.models import ImageScore, ImageUpload, User
 from core.settings import Settings
 from ml.data.images import ValidatedImage, decode_image, validate_image
+
+if TYPE_CHECKING:
+    from ml.registry import Loaded
 
 RETENTION_ENV = "AULA_UPLOAD_RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 30
@@ -93,7 +97,7 @@ def store_image(
     raise RuntimeError("could not record the upload")  # pragma: no cover - two lost races in a row
 
 
-def score_upload(upload: ImageUpload, loaded, pixels: np.ndarray | None = None, *, folder: Path) -> ImageScore:
+def score_upload(upload: ImageUpload, loaded: Loaded, pixels: np.ndarray | None = None, *, folder: Path) -> ImageScore:
     """The production model's score of the upload (`loaded`: `registry.load_production("engagement")`), scoring
     it now unless that version already has; `pixels` spare decoding the stored file again."""
     existing = upload.score_by(loaded.version.id)
@@ -128,7 +132,7 @@ def read_file(upload: ImageUpload, folder: Path) -> bytes:
         raise StoredImageMissingError(f"the stored image of upload {upload.id} is missing; upload it again") from exc
 
 
-def open_upload(upload_id: int, user, *, folder: Path, now: datetime | None = None) -> ImageUpload | None:
+def open_upload(upload_id: int, user: User, *, folder: Path, now: datetime | None = None) -> ImageUpload | None:
     """The upload if `user` may open it (its uploader, or an admin) and it has not expired; an expired one is
     deleted on the way."""
     upload = session.get(ImageUpload, upload_id)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from ml.evaluation import plain
 from ml.occupancy.features import (
@@ -129,7 +130,8 @@ def evaluation_sets(observations: pd.DataFrame, builder: FeatureBuilder, setting
     return sets, split.describe(term_codes(observations))
 
 
-def period_key(term_index, week) -> np.ndarray:
+def period_key(term_index: ArrayLike, week: ArrayLike) -> np.ndarray:
+    """One sortable number per (term_index, week)."""
     return np.asarray(term_index, dtype=np.int64) * 1000 + np.asarray(week, dtype=np.int64)
 
 

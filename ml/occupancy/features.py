@@ -22,9 +22,13 @@ its last observed week when the campus has those sensors. History is missing (Na
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from sklearn.impute import SimpleImputer
 
 from ml.data.campus import EXAM_WEEKS, HOLIDAY_WEEK, MIDTERM_WEEK, SLOT_STARTS, TERM_WEEKS, VENUE_TYPES, WEEKDAYS
 
@@ -32,8 +36,8 @@ MAX_HORIZON = 8  # weeks ahead a training row looks from its cutoff
 NEXT_WEEK_SHARE = 0.5  # training rows seen from the week just before them
 OUTDOOR_CO2_PPM = 420.0
 TARGET_SOURCES = ("head count", "survey", "Wi-Fi")
-MIN_WIFI_PAIRS = 20
-RECENT_WEEKS = 3  # sessions with both a count and Wi-Fi needed to learn devices per person
+MIN_WIFI_PAIRS = 20  # sessions with both a count and Wi-Fi needed to learn devices per person
+RECENT_WEEKS = 3  # the section's recent show-up: its last RECENT_WEEKS measured weeks
 
 SESSION_FEATURES = (
     "registered",
@@ -210,7 +214,7 @@ class FeatureBuilder:
         }
 
 
-def feature_imputer():
+def feature_imputer() -> SimpleImputer:
     """Median imputation with missing-value indicators, for the candidates that cannot read NaN."""
     from sklearn.impute import SimpleImputer  # lazily: the web process reads this module at start-up
 

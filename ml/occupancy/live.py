@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,10 @@ from ml.data.campus import FITTING_VENUE_TYPES, SLOT_STARTS, WEEKDAYS
 from ml.data.campus_sql import load_observations, load_timetable, load_venues, load_walking_distances
 from ml.occupancy.features import measured_attendance
 from ml.occupancy.store import data_version, forecast_horizon
+
+if TYPE_CHECKING:
+    from ml.occupancy.model import OccupancyModel
+    from ml.overcrowding.model import OvercrowdingModel
 
 VERSION_TTL_S = 2.0
 BETTER_ROOMS = 5
@@ -119,7 +124,9 @@ def validate(raw: dict, context: CampusContext) -> FitQuestion:
     return FitQuestion(level, registered, venue, weekday, slot, week)
 
 
-def answer(question: FitQuestion, occupancy, overcrowding, context: CampusContext) -> FitAnswer:
+def answer(
+    question: FitQuestion, occupancy: OccupancyModel, overcrowding: OvercrowdingModel | None, context: CampusContext
+) -> FitAnswer:
     """Forecast, interval, overcrowding probability and better rooms for one question."""
     venue = context.venues[question.venue_code]
     values = _values(question, venue, context)

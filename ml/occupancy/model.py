@@ -81,7 +81,9 @@ class ConformalInterval:
     level: float
     quantiles: dict[str, float] = field(default_factory=dict)  # "next" (the coming week), "later"
 
-    def fit(self, y: np.ndarray, forecast: np.ndarray, registered: np.ndarray, weeks_ahead: np.ndarray):
+    def fit(
+        self, y: np.ndarray, forecast: np.ndarray, registered: np.ndarray, weeks_ahead: np.ndarray
+    ) -> ConformalInterval:
         score = np.abs(y - forecast) / interval_scale(registered)
         for band in ("next", "later"):
             chosen = score[_band(weeks_ahead) == band]
@@ -101,6 +103,7 @@ class ConformalInterval:
 
 
 def interval_scale(registered: np.ndarray) -> np.ndarray:
+    """How much a section's head count varies: sqrt(registered) + registered / 10 (see the module docstring)."""
     registered = np.maximum(np.asarray(registered, dtype=np.float64), 1.0)
     return np.sqrt(registered) + 0.1 * registered
 

@@ -72,18 +72,14 @@ def trend(sessions: pd.DataFrame) -> pd.DataFrame:
     """Per week (and room type): sessions, fill (attendance over seats) and show-up (over registered)."""
     if sessions.empty:
         return pd.DataFrame(columns=["week", "venue_type", "sessions", "fill", "show_up"])
-    grouped = sessions.groupby(["week", "venue_type"], as_index=False).agg(
-        sessions=("session_id", "size"),
-        attendance=("attendance", "sum"),
-        capacity=("capacity", "sum"),
-        registered=("registered", "sum"),
-    )
-    overall = sessions.groupby("week", as_index=False).agg(
-        sessions=("session_id", "size"),
-        attendance=("attendance", "sum"),
-        capacity=("capacity", "sum"),
-        registered=("registered", "sum"),
-    )
+    totals = {
+        "sessions": ("session_id", "size"),
+        "attendance": ("attendance", "sum"),
+        "capacity": ("capacity", "sum"),
+        "registered": ("registered", "sum"),
+    }
+    grouped = sessions.groupby(["week", "venue_type"], as_index=False).agg(**totals)
+    overall = sessions.groupby("week", as_index=False).agg(**totals)
     table = pd.concat([grouped, overall.assign(venue_type="all rooms")], ignore_index=True)
     table["fill"] = table["attendance"] / table["capacity"]
     table["show_up"] = table["attendance"] / table["registered"]

@@ -6,10 +6,15 @@ promotion (`registry.load_production`); TensorFlow never loads in the web proces
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import current_app
 
 from core.models import ModelVersion
 from ml import registry
+
+if TYPE_CHECKING:
+    from werkzeug.datastructures import FileStorage
 
 TASK = "engagement"
 GENERATED = "generated faces"  # the training source name of `ml.engagement.datasets`
@@ -71,7 +76,7 @@ def model_statement(version: ModelVersion | None) -> dict:
     return {"lines": lines, "caution": caution or not real}
 
 
-def api_answer(file) -> tuple[dict, int]:
+def api_answer(file: FileStorage | None) -> tuple[dict, int]:
     """The JSON body and status of `POST /api/v1/engagement/score` for the multipart `file` (nothing is kept)."""
     from ml.data.images import ImageRejectedError
 

@@ -274,7 +274,9 @@ def mapping_form(kind: str, columns: list[str], n_rows: int, filename: str) -> d
     )
 
 
-def ui_mapping(kind: str, ids, fields, default_term, numbers, survey_max) -> ColumnMapping:
+def ui_mapping(
+    kind: str, ids: object, fields: object, default_term: object, numbers: object, survey_max: object
+) -> ColumnMapping:
     """The mapping the form describes (unexpected values from the browser are refused with a 400)."""
     if not isinstance(ids, list) or not isinstance(fields, list) or len(ids) != len(fields):
         raise CallbackInputError("the column mapping arrived malformed")

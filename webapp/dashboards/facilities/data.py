@@ -3,6 +3,8 @@ asks for the forecasts to be rewritten after a change."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from core.models import ModelVersion
@@ -12,6 +14,11 @@ from ml.data.campus import SLOT_STARTS, WEEKDAYS
 from ml.data.campus_sql import load_buildings
 from ml.occupancy import store
 from ml.occupancy.store import Horizon
+
+if TYPE_CHECKING:
+    from ml.data.campus_import import CampusImport
+    from ml.occupancy.model import OccupancyModel
+    from ml.overcrowding.model import OvercrowdingModel
 
 OCCUPANCY, OVERCROWDING = "occupancy", "overcrowding"
 
@@ -28,7 +35,7 @@ def horizon() -> Horizon | None:
     return store.forecast_horizon()
 
 
-def production_models():
+def production_models() -> tuple[OccupancyModel | None, OvercrowdingModel | None]:
     """(occupancy model, overcrowding model), each loaded once per process; None where none is in production."""
     occupancy, overcrowding = registry.load_production(OCCUPANCY), registry.load_production(OVERCROWDING)
     return (occupancy.model if occupancy else None), (overcrowding.model if overcrowding else None)
@@ -85,7 +92,7 @@ def request_republish(requested_by: str, reason: str) -> str:
     return f"The forecasts are rewritten once {run.kind} (job {run.id}) finishes."
 
 
-def republish_after_import(report, requested_by: str) -> str:
+def republish_after_import(report: CampusImport, requested_by: str) -> str:
     """After a stored campus import: rewrite the forecasts when it touched the term they are for (venues always:
     a room's size is a feature), else say how the models learn from it."""
     if not report.stored:

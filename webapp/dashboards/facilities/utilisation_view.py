@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, dcc, html
 
@@ -111,7 +112,7 @@ def _cells(sessions, week: str | None, building: str | None, horizon: Horizon):
     return utilisation.heatmap(sessions, week=number), f"Fill of each session, week {number} (measured)"
 
 
-def heatmap_figure(cells, title: str) -> go.Figure:
+def heatmap_figure(cells: pd.DataFrame, title: str) -> go.Figure:
     percent = cells.to_numpy(dtype=float) * 100
     text = np.where(
         np.isnan(percent), "free", np.char.add(np.round(np.nan_to_num(percent)).astype(int).astype(str), " %")
@@ -143,7 +144,7 @@ def heatmap_figure(cells, title: str) -> go.Figure:
     return figure
 
 
-def trend_figure(sessions, horizon: Horizon, building: str | None) -> go.Figure:
+def trend_figure(sessions: pd.DataFrame, horizon: Horizon, building: str | None) -> go.Figure:
     figure = go.Figure()
     table = utilisation.trend(sessions)
     for kind, rows in table.groupby("venue_type", sort=False):

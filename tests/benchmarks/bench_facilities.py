@@ -3,10 +3,11 @@
 
     python tests/benchmarks/bench_facilities.py [--scale full|demo] [--repeat 30]
 
-Runs against a fresh SQLite file in a temporary data directory. Targets:
-a whole week's forecast of the benchmark campus <= 2 s; the live form <= 100 ms of server time. Baselines in the
-same run: `facilities_baseline_healthz` (the cheapest request, through the same test client) and
-`facilities_fit_form_model_only` (the form's scoring function alone, without Dash), beside the form's callback.
+Runs against a fresh SQLite file in a temporary data directory (`tests.benchmarks.serving.temporary_instance`,
+which stops the embedded Redis afterwards). Targets: a whole week's forecast of the benchmark campus <= 2 s; the
+live form <= 100 ms of server time. Baselines in the same run: `facilities_baseline_healthz` (the cheapest request,
+through the same test client) and `facilities_fit_form_model_only` (the form's scoring function alone, without
+Dash), beside the form's callback.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from tests.benchmarks.serving import temporary_instance  # noqa: E402
 
 FORM_TARGET_S = 0.1
 WEEK_TARGET_S = 2.0
@@ -33,14 +34,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", choices=("demo", "full"), default="full")
     parser.add_argument("--repeat", type=int, default=30, help="calls per timed step (median and p95 reported)")
     args = parser.parse_args(argv)
-    data_dir = Path(tempfile.mkdtemp(prefix="aula-bench-facilities-", dir="/tmp"))
-    os.environ["AULA_DATA_DIR"] = str(data_dir)
-    url = f"sqlite:///{data_dir / 'bench.db'}"
-    os.environ["DATABASE_URL"] = url
-    try:
+    with temporary_instance():
         from tests.conftest import migrate
 
-        migrate(url)
+        migrate(os.environ["DATABASE_URL"])
         from core.settings import Settings
         from webapp import create_app
 
@@ -51,8 +48,6 @@ def main(argv: list[str] | None = None) -> None:
         client = signed_in_client(app)
         time_fit_form(app, client, args.repeat)
         time_plan(args.scale)
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def store_campus(scale: str) -> None:

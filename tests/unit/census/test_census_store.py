@@ -130,6 +130,20 @@ def test_duplicated_schools_are_refused(census_db, census_zips, tmp_path):
     assert panel.years_loaded(tmp_path) == []
 
 
+def test_schools_sync_rewrites_exactly_the_rows_that_differ(census_db, census_zips, tmp_path):
+    store.load_year(census_zips[2023].path, data_dir=tmp_path)
+    store.sync_schools(tmp_path)
+    first, second = db.session.scalars(select(School).order_by(School.co_entidade).limit(2))
+    truth = (first.name, second.status)
+    first.name, second.status = "Edited by hand", 9
+    db.session.delete(db.session.get(School, db.session.scalar(select(func.max(School.co_entidade)))))
+    db.session.commit()
+    assert store.sync_schools(tmp_path) == 3, "two changed rows and one missing row, nothing else"
+    db.session.expire_all()
+    assert (db.session.get(School, first.co_entidade).name, db.session.get(School, second.co_entidade).status) == truth
+    assert store.sync_schools(tmp_path) == 0
+
+
 def test_schools_hold_each_school_as_of_the_latest_year(census_db, census_zips, tmp_path):
     for year in (2021, 2022, 2023):
         store.load_year(census_zips[year].path, data_dir=tmp_path)

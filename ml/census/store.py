@@ -41,6 +41,9 @@ LOAD_ID_KEY = b"aula.load_id"
 ROW_GROUP_ROWS = 131_072
 PARQUET_COMPRESSION = "lz4"
 PARQUET_DICTIONARY = ["SG_UF", "NO_MUNICIPIO"]  # text that repeats; codes and counts encode well as they are
+# Min/max statistics only where a query filters (a school's history, a UF, a municipality): on the hundred
+# count columns they cost a quarter of the write and prune nothing.
+PARQUET_STATISTICS = ["NU_ANO_CENSO", "CO_ENTIDADE", "CO_UF", "CO_MUNICIPIO"]
 # UF sigla from its code (the code is required in every year; the sigla column is not).
 _UF_SIGLA = "CASE CO_UF " + " ".join(f"WHEN {uf.code} THEN '{uf.sigla}'" for uf in UF_BY_CODE.values()) + " END"
 UF_KEYS = (
@@ -247,6 +250,7 @@ def _write_parquet(table: pa.Table, path: Path, load_id: str) -> None:
         path,
         compression=PARQUET_COMPRESSION,
         use_dictionary=PARQUET_DICTIONARY,
+        write_statistics=PARQUET_STATISTICS,
         row_group_size=ROW_GROUP_ROWS,
     )
 

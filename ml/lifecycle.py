@@ -13,7 +13,7 @@ from typing import Any
 from core.db import analyze, session
 from core.models import ModelVersion, Publication
 from ml import gate, registry
-from ml.task import Progress, TaskSpec, available_tasks, task_spec
+from ml.task import Progress, TaskSpec, TrainResult, available_tasks, task_spec
 
 __all__ = ["RetrainOutcome", "available_tasks", "promote", "republish", "retrain", "rollback"]
 
@@ -51,15 +51,7 @@ def retrain(task: str, *, requested_by: str, progress: Progress | None = None) -
         log.warning("retrain %s: v%s failed: %s", task, failed.version, exc)
         raise
     progress(81, "registering candidate")
-    candidate = registry.register(
-        task,
-        result.model,
-        artifact_format=spec.artifact_format,
-        metrics=result.metrics,
-        params=result.params,
-        data_summary=result.data_summary,
-        created_by=requested_by,
-    )
+    candidate = register_candidate(task, result, created_by=requested_by)
     progress(84, "comparing with production")
     decision = _gate(spec, candidate, data)
     if decision.promote:
@@ -70,6 +62,19 @@ def retrain(task: str, *, requested_by: str, progress: Progress | None = None) -
     progress(100, decision.reason)
     log.info("retrain %s: v%s %s", task, candidate.version, decision.reason)
     return RetrainOutcome(candidate, decision.promote, decision.reason)
+
+
+def register_candidate(task: str, result: TrainResult, *, created_by: str) -> ModelVersion:
+    """Record a training result as the task's next candidate, saved in the task's artifact format."""
+    return registry.register(
+        task,
+        result.model,
+        artifact_format=task_spec(task).artifact_format,
+        metrics=result.metrics,
+        params=result.params,
+        data_summary=result.data_summary,
+        created_by=created_by,
+    )
 
 
 def promote(

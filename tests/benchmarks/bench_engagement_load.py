@@ -79,23 +79,13 @@ def prepare() -> tuple[str, int]:
     migrate(os.environ["DATABASE_URL"])
     from core import db
     from core.models import ApiToken, User
-    from ml import registry
+    from ml import lifecycle, registry
     from ml.engagement.dataset import generated_face_set
     from ml.engagement.model import train
-    from ml.engagement.task import TASK
 
     db.bind(os.environ["DATABASE_URL"])
     result = train(generated_face_set(12, sessions=1, frames_per_class=2, seed=3), epochs=2)
-    version = registry.register(
-        "engagement",
-        result.model,
-        artifact_format=TASK.artifact_format,
-        metrics=result.metrics,
-        params=result.params,
-        data_summary=result.data_summary,
-        created_by="bench",
-    )
-    registry.promote(version)
+    version = registry.promote(lifecycle.register_candidate("engagement", result, created_by="bench"))
     user = User.create("bench@aula.example", "faculty", "bench-password-123")
     _, token = ApiToken.issue(user, "bench")
     db.session.commit()

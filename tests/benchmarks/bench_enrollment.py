@@ -159,19 +159,10 @@ def _train(scale: dict) -> dict:
 
 
 def _publish(trained: dict, scale: dict) -> dict:
-    from ml import lifecycle, registry
-    from ml.enrollment.task import TASK
+    from ml import lifecycle
 
     result = trained["result"]
-    version = registry.register(
-        "enrollment",
-        result.model,
-        artifact_format=TASK.artifact_format,
-        metrics=result.metrics,
-        params=result.params,
-        data_summary=result.data_summary,
-        created_by="bench",
-    )
+    version = lifecycle.register_candidate("enrollment", result, created_by="bench")
     start = time.perf_counter()
     lifecycle.promote(version, model=result.model, note="benchmark")
     from sqlalchemy import func, select

@@ -110,24 +110,33 @@ def generate_academic(n_students: int, n_courses: int, n_terms: int, seed: int =
     return AcademicData(terms=terms, courses=courses, students=students, enrollments=enrollments)
 
 
-def _terms(n_terms: int) -> pd.DataFrame:
+def semesters(n_terms: int) -> pd.DataFrame:
+    """Two terms a year, oldest first, ending with LAST_TERM_CODE: `term_code` ("2025-1"), `name` and the
+    first of the month the term opens (`opens`: March or August); campus data uses the same terms."""
     year, half = LAST_TERM_CODE
     codes = []
     for _ in range(n_terms):
         codes.append((year, half))
         year, half = (year, 1) if half == 2 else (year - 1, 2)
     codes.reverse()
-    start = pd.to_datetime([f"{y}-{'03' if h == 1 else '08'}-01" for y, h in codes])
     return pd.DataFrame(
         {
-            "term_code": [f"{y}-{h}" for y, h in codes],
-            "name": [f"{y} {'first' if h == 1 else 'second'} semester" for y, h in codes],
-            "term_index": np.arange(n_terms, dtype="int64"),
-            "start_date": start,
-            "end_date": start + pd.Timedelta(weeks=TERM_WEEKS) - pd.Timedelta(days=3),
-            "weeks": TERM_WEEKS,
-            "is_current": np.arange(n_terms) == n_terms - 1,
+            "term_code": pd.Series([f"{y}-{h}" for y, h in codes], dtype="str"),
+            "name": pd.Series([f"{y} {'first' if h == 1 else 'second'} semester" for y, h in codes], dtype="str"),
+            "opens": pd.to_datetime([f"{y}-{'03' if h == 1 else '08'}-01" for y, h in codes]),
         }
+    )
+
+
+def _terms(n_terms: int) -> pd.DataFrame:
+    terms = semesters(n_terms)
+    start = pd.DatetimeIndex(terms.pop("opens"))
+    return terms.assign(
+        term_index=np.arange(n_terms, dtype="int64"),
+        start_date=start,
+        end_date=start + pd.Timedelta(weeks=TERM_WEEKS) - pd.Timedelta(days=3),
+        weeks=TERM_WEEKS,
+        is_current=np.arange(n_terms) == n_terms - 1,
     )
 
 

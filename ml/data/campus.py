@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml.data.academic import DEPARTMENTS, LAST_TERM_CODE
+from ml.data.academic import DEPARTMENTS, semesters
 
 SCALES: dict[str, dict[str, int]] = {
     "demo": dict(n_buildings=3, n_venues=30, n_sections=150, n_years=1),
@@ -260,23 +260,11 @@ def _venues(rng: np.random.Generator, buildings: pd.DataFrame, accessible_share:
 
 
 def _terms(n_terms: int) -> pd.DataFrame:
-    """Two terms a year ending with LAST_TERM_CODE; each starts on the first Monday of March or August."""
-    year, half = LAST_TERM_CODE
-    codes = []
-    for _ in range(n_terms):
-        codes.append((year, half))
-        year, half = (year, 1) if half == 2 else (year - 1, 2)
-    codes.reverse()
-    first = pd.to_datetime([f"{y}-{'03' if h == 1 else '08'}-01" for y, h in codes])
+    """The academic generator's terms; each starts on the first Monday of its month."""
+    terms = semesters(n_terms)
+    first = pd.DatetimeIndex(terms.pop("opens"))
     start = first + pd.to_timedelta((7 - first.day_of_week) % 7, unit="D")
-    return pd.DataFrame(
-        {
-            "term_code": pd.Series([f"{y}-{h}" for y, h in codes], dtype="str"),
-            "name": pd.Series([f"{y} {'first' if h == 1 else 'second'} semester" for y, h in codes], dtype="str"),
-            "start_date": start,
-            "is_current": np.arange(n_terms) == n_terms - 1,
-        }
-    )
+    return terms.assign(start_date=start, is_current=np.arange(n_terms) == n_terms - 1)
 
 
 def _courses(rng: np.random.Generator, n: int) -> pd.DataFrame:

@@ -12,8 +12,12 @@ of their difference where the task computes one. The gate then reads the same sh
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+import numpy as np
+
+from ml.evaluation import paired_bootstrap_difference
 
 GATE_ROUNDING = 4  # figures are compared to this many decimals, so float noise is a tie
 
@@ -33,6 +37,29 @@ def summary(metric: str, higher_is_better: bool, groups: Mapping[str, Mapping], 
         figures["beats_baseline"] = _group_beats_baseline(figures, higher_is_better, margin)
     out["beats_baseline"] = bool(plain_groups) and all(g["beats_baseline"] for g in plain_groups.values())
     return out
+
+
+def paired_group(
+    metric: Callable[[np.ndarray, np.ndarray], float | None],
+    y: np.ndarray,
+    model: np.ndarray,
+    baseline: np.ndarray,
+    baseline_name: str,
+    *,
+    samples: int,
+    seed: int = 0,
+    clusters: np.ndarray | None = None,
+) -> dict:
+    """One group for `summary`: `metric` of the model and of the baseline on the same rows, and the paired
+    bootstrap interval of their difference (resampling whole `clusters` where rows are not independent)."""
+    difference = paired_bootstrap_difference(metric, y, model, baseline, samples=samples, seed=seed, clusters=clusters)
+    return {
+        "model": metric(y, model),
+        "baseline": metric(y, baseline),
+        "baseline_name": baseline_name,
+        "difference": {key: difference[key] for key in ("low", "high", "level")},
+        "n": len(y),
+    }
 
 
 def gate_of(metrics: Mapping) -> dict | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ml import gate
-from ml.evaluation import average_precision, best_baseline, classification_figures, paired_bootstrap_difference, roc_auc
+from ml.evaluation import average_precision, best_baseline, classification_figures, roc_auc
 
 BASELINE_LABELS = {
     "majority": "always predicting the majority class",
@@ -59,16 +59,9 @@ def gate_group(y: np.ndarray, probability: np.ndarray, found: Baselines, seed: i
     """One checkpoint as the promotion gate sees it: the model's PR-AUC, the best baseline's, and a paired
     bootstrap interval of their difference on the evaluation term."""
     best = found.best
-    difference = paired_bootstrap_difference(
-        average_precision, y, probability, found.scores[best], samples=BOOTSTRAP_SAMPLES, seed=seed
+    return gate.paired_group(
+        average_precision, y, probability, found.scores[best], best, samples=BOOTSTRAP_SAMPLES, seed=seed
     )
-    return {
-        "model": average_precision(y, probability),
-        "baseline": found.figures[best][GATE_METRIC],
-        "baseline_name": best,
-        "difference": {"low": difference["low"], "high": difference["high"], "level": difference["level"]},
-        "n": len(y),
-    }
 
 
 def gate_summary(groups: dict[str, dict]) -> dict:

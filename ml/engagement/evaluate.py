@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ml import gate
-from ml.evaluation import class_report, classification_figures, decision_figures, paired_bootstrap_difference
+from ml.evaluation import class_report, classification_figures, decision_figures
 
 GATE_METRIC = "f1"
 GATE_MARGIN = 0.01  # of macro F1
@@ -117,16 +117,9 @@ def _gate_group(
     def metric(y_: np.ndarray, predicted_: np.ndarray) -> float:
         return macro_f1(y_, predicted_, n_classes)
 
-    difference = paired_bootstrap_difference(
-        metric, y, predicted, baseline, samples=BOOTSTRAP_SAMPLES, seed=seed, clusters=clusters
+    return gate.paired_group(
+        metric, y, predicted, baseline, BASELINE, samples=BOOTSTRAP_SAMPLES, seed=seed, clusters=clusters
     )
-    return {
-        "model": metric(y, predicted),
-        "baseline": metric(y, baseline),
-        "baseline_name": BASELINE,
-        "difference": {"low": difference["low"], "high": difference["high"], "level": difference["level"]},
-        "n": len(y),
-    }
 
 
 def _without_threshold(figures: dict) -> dict:

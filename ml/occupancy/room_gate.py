@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ml.evaluation import paired_bootstrap_difference
+from ml import gate
 from ml.occupancy.dataset import Examples
 
 BOOTSTRAP_SAMPLES = 300
@@ -40,16 +40,16 @@ def room_type_groups(
         mask = venue_type == kind
         if min_positives is not None and y[mask].sum() < min_positives:
             continue
-        difference = paired_bootstrap_difference(
-            metric, y[mask], model[mask], baseline[mask], samples=BOOTSTRAP_SAMPLES, seed=seed, clusters=clusters[mask]
+        groups[kind] = gate.paired_group(
+            metric,
+            y[mask],
+            model[mask],
+            baseline[mask],
+            baseline_name,
+            samples=BOOTSTRAP_SAMPLES,
+            seed=seed,
+            clusters=clusters[mask],
         )
-        groups[kind] = {
-            "model": metric(y[mask], model[mask]),
-            "baseline": metric(y[mask], baseline[mask]),
-            "baseline_name": baseline_name,
-            "difference": {"low": difference["low"], "high": difference["high"], "level": difference["level"]},
-            "n": int(mask.sum()),
-        }
         if min_positives is not None:
             groups[kind]["n_positive"] = int(y[mask].sum())
     return groups

@@ -8,7 +8,7 @@ import stat
 import zipfile
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from core import db
 from core.models import JobRun, LabelledDataset, ModelVersion
@@ -134,6 +134,17 @@ def test_the_time_budget_is_an_admin_setting_within_bounds(signed_in):
 def test_only_admins_open_the_engagement_admin(signed_in):
     assert signed_in("faculty").get("/admin/engagement/").status_code == 403
     assert signed_in("admin").get("/admin/engagement/").status_code == 200
+
+
+def test_the_engagement_pages_retrain_button_queues_one_job_and_refuses_a_second(signed_in):
+    admin = signed_in("admin")
+    form = {"csrf_token": csrf_token(admin, "/admin/engagement/")}
+    first = admin.post("/admin/engagement/retrain", data=form, follow_redirects=True).get_data(as_text=True)
+    run = db.session.scalars(select(JobRun).where(JobRun.kind == "retrain engagement")).one()
+    assert f"Queued retrain engagement (job {run.id}); follow it below." in first
+    second = admin.post("/admin/engagement/retrain", data=form, follow_redirects=True).get_data(as_text=True)
+    assert f"Not queued: retrain engagement is already queued (job {run.id}). Wait for it to finish." in second
+    assert db.session.scalar(select(func.count()).select_from(JobRun).where(JobRun.kind == "retrain engagement")) == 1
 
 
 def test_retraining_engagement_from_the_jobs_page_trains_within_the_budget_and_serves_it(signed_in):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import partial
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
@@ -12,9 +13,11 @@ from core import db
 from core.models import ROLES, AuditLog, JobRun, ModelVersion, User
 from jobs import queue, tasks
 from ml import lifecycle, registry
+from webapp.admin.queued import queued
 from webapp.auth import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+MODELS = "admin.models"  # where a model button answers
 
 
 @bp.get("/")
@@ -121,7 +124,7 @@ def retrain():
     if task not in lifecycle.available_tasks():
         flash(f"Unknown task {task!r}.", "danger")
         return redirect(url_for("admin.jobs"))
-    return _queued(lambda: tasks.enqueue_retrain(task, current_user.email), "retrain_requested", task, "admin.jobs")
+    return queued(partial(tasks.enqueue_retrain, task, current_user.email), "retrain_requested", task, "admin.jobs")
 
 
 @bp.get("/models")
@@ -139,7 +142,7 @@ def promote(version_id: int):
         flash(f"{version.task} v{version.version} is {version.status}: nothing to promote.", "warning")
         return redirect(url_for("admin.models"))
     target = f"{version.task} v{version.version}"
-    return _queued(lambda: tasks.enqueue_promote(version, current_user.email), "promote_requested", target)
+    return queued(partial(tasks.enqueue_promote, version, current_user.email), "promote_requested", target, MODELS)
 
 
 @bp.post("/models/<task>/rollback")
@@ -152,7 +155,7 @@ def rollback(task: str):
     except registry.RegistryError as exc:
         flash(f"Not rolled back: {exc}.", "danger")
         return redirect(url_for("admin.models"))
-    return _queued(lambda: tasks.enqueue_rollback(task, current_user.email), "rollback_requested", task)
+    return queued(partial(tasks.enqueue_rollback, task, current_user.email), "rollback_requested", task, MODELS)
 
 
 @bp.post("/models/<task>/publish")
@@ -163,25 +166,8 @@ def publish(task: str):
     if ModelVersion.production(task) is None:
         flash(f"{task} has no production version to publish.", "warning")
         return redirect(url_for("admin.models"))
-    return _queued(
-        lambda: tasks.enqueue_publish(task, current_user.email, "requested by an admin"), "publish_requested", task
-    )
-
-
-def _queued(enqueue, action: str, target: str, back: str = "admin.models"):
-    """Queue a job of the task (one at a time), audit the request, and say what happened."""
-    try:
-        run = enqueue()
-    except queue.JobAlreadyRunningError as exc:
-        flash(f"Not queued: {exc}. Wait for it to finish.", "warning")
-        return redirect(url_for(back))
-    except queue.QueueUnavailableError as exc:
-        flash(f"It could not start: {exc}. The failed run is listed under Jobs.", "danger")
-        return redirect(url_for(back))
-    AuditLog.record(current_user.id, action, target, run_id=run.id)
-    db.session.commit()
-    flash(f"Queued {run.kind} (job {run.id}); follow it under Jobs.", "success")
-    return redirect(url_for(back))
+    publishing = partial(tasks.enqueue_publish, task, current_user.email, "requested by an admin")
+    return queued(publishing, "publish_requested", task, MODELS)
 
 
 @bp.get("/audit")

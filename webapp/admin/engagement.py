@@ -8,6 +8,8 @@ confusion matrix, the loss and accuracy curves and the majority-class baseline b
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -15,6 +17,7 @@ from sqlalchemy import select
 from core import db
 from core.models import AuditLog, JobRun, LabelledDataset, ModelVersion
 from jobs import queue, tasks
+from webapp.admin.queued import queued
 from webapp.auth import role_required
 
 bp = Blueprint("admin_engagement", __name__, url_prefix="/admin/engagement")
@@ -127,18 +130,8 @@ def save_settings():
 @bp.post("/retrain")
 @role_required("admin")
 def retrain():
-    try:
-        run = tasks.enqueue_retrain(TASK, current_user.email)
-    except queue.JobAlreadyRunningError as exc:
-        flash(f"Not queued: {exc}. Wait for it to finish.", "warning")
-        return _back()
-    except queue.QueueUnavailableError as exc:
-        flash(f"It could not start: {exc}.", "danger")
-        return _back()
-    AuditLog.record(current_user.id, "retrain_requested", TASK, run_id=run.id)
-    db.session.commit()
-    flash(f"Queued {run.kind} (job {run.id}); its progress shows below.", "success")
-    return _back()
+    retraining = partial(tasks.enqueue_retrain, TASK, current_user.email)
+    return queued(retraining, "retrain_requested", TASK, "admin_engagement.index", where="below")
 
 
 @bp.get("/models/<int:version_id>")

@@ -15,6 +15,7 @@ import pandas as pd
 from core.models import ModelVersion
 from ml.data.campus_sql import load_observations
 from ml.occupancy.baselines import GATE_MARGIN
+from ml.occupancy.campus_calendar import current_calendar
 from ml.registry import JoblibFormat
 from ml.task import Progress, TrainResult
 
@@ -33,7 +34,7 @@ class OccupancyTask:
     def train(self, data: pd.DataFrame, progress: Progress) -> TrainResult:
         from ml.occupancy.model import train
 
-        return train(data, progress=progress)
+        return train(data, progress=progress, calendar=current_calendar())
 
     def evaluate(self, model: Any, data: pd.DataFrame) -> dict:
         from ml.occupancy.model import evaluate

@@ -15,6 +15,7 @@ import pandas as pd
 
 from core.models import ModelVersion
 from ml.data.campus_sql import load_observations
+from ml.occupancy.campus_calendar import current_calendar
 from ml.overcrowding.limit import current_share
 from ml.registry import JoblibFormat
 from ml.task import Progress, TrainResult
@@ -36,7 +37,7 @@ class OvercrowdingTask:
     def train(self, data: pd.DataFrame, progress: Progress) -> TrainResult:
         from ml.overcrowding.model import train
 
-        return train(data, share=current_share(), progress=progress)
+        return train(data, share=current_share(), progress=progress, calendar=current_calendar())
 
     def evaluate(self, model: Any, data: pd.DataFrame) -> dict:
         from ml.overcrowding.model import evaluate

@@ -1,4 +1,5 @@
-"""Admins set the academic calendar, terms' dates and courses' pass marks; the model and the order of terms use them."""
+"""Admins set the academic calendar, terms' dates, courses' pass marks and the campus calendar; the models and the
+order of terms use them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,12 @@ from sqlalchemy import select
 from core import db
 from core.models import Course, Term
 from ml.data.academic_sql import academic_calendar, save_reference, term_order
+from ml.occupancy import model as occupancy_model
+from ml.occupancy.campus_calendar import current_calendar
+from ml.occupancy.features import Calendar
+from ml.occupancy.task import TASK as OCCUPANCY
+from ml.overcrowding import model as overcrowding_model
+from ml.overcrowding.task import TASK as OVERCROWDING
 from tests.conftest import csrf_token
 
 
@@ -54,3 +61,26 @@ def test_a_course_pass_mark_is_set_by_an_admin_only(signed_in):
     )
     admin.post("/admin/calendar/pass-marks", data=form)
     assert db.session.scalar(select(Course.pass_mark).where(Course.code == "HIS101")) == 60.0
+
+
+def test_the_campus_calendar_is_what_the_facilities_models_learn_with(signed_in, monkeypatch):
+    admin = signed_in("admin")
+    token = csrf_token(admin, "/admin/calendar/")
+    form = {"term_weeks": "18", "holiday_weeks": "5; 12", "midterm_weeks": "9", "exam_weeks": "", "csrf_token": token}
+    assert admin.post("/admin/calendar/campus", data=form).status_code == 302
+    expected = Calendar(holiday_weeks=(5, 12), midterm_weeks=(9,), exam_weeks=(), term_weeks=18)
+    assert current_calendar() == expected
+    bad = admin.post("/admin/calendar/campus", data={**form, "exam_weeks": "19"}, follow_redirects=True)
+    assert "exam weeks must be between 1 and the term&#39;s 18 weeks" in bad.get_data(as_text=True)
+    assert current_calendar() == expected, "a refused calendar leaves the saved one"
+    page = admin.get("/admin/calendar/").get_data(as_text=True)
+    assert 'id="holiday-weeks" name="holiday_weeks" value="5, 12"' in page
+
+    learnt = {}
+    monkeypatch.setattr(occupancy_model, "train", lambda data, **kw: learnt.setdefault("occupancy", kw["calendar"]))
+    monkeypatch.setattr(
+        overcrowding_model, "train", lambda data, **kw: learnt.setdefault("overcrowding", kw["calendar"])
+    )
+    OCCUPANCY.train(pd.DataFrame(), lambda *_: None)
+    OVERCROWDING.train(pd.DataFrame(), lambda *_: None)
+    assert learnt == {"occupancy": expected, "overcrowding": expected}

@@ -1,7 +1,9 @@
-"""Admin: the academic calendar (term length, checkpoint weeks; each term's dates) and courses' pass marks.
+"""Admin: the academic calendar (term length, checkpoint weeks; each term's dates), courses' pass marks, and
+the campus calendar the facilities models learn with (holiday, midterm and exam weeks).
 
 Terms are ordered by their dates; a term without dates is placed by the date its code stands for. Checkpoint
-weeks take effect at the next retraining of at_risk (each checkpoint has its own model).
+weeks take effect at the next retraining of at_risk (each checkpoint has its own model), the campus calendar at
+the next retraining of occupancy and overcrowding.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from core import db
 from core.models import AuditLog, Course, Term
 from ml.data.academic_fields import DEFAULT_PASS_MARK
 from ml.data.academic_sql import academic_calendar, save_calendar, term_order, term_start_from_code
+from ml.occupancy import campus_calendar
 from webapp.auth import role_required
 
 bp = Blueprint("admin_calendar", __name__, url_prefix="/admin/calendar")
@@ -33,6 +36,7 @@ def index():
     return render_template(
         "admin/calendar.html",
         calendar=academic_calendar(),
+        campus=campus_calendar.current_calendar(),
         terms=ordered,
         estimated={t.code: term_start_from_code(t.code) for t in ordered if t.start_date is None},
         courses=list(marks),
@@ -44,7 +48,7 @@ def index():
 @role_required("admin")
 def save_institution():
     try:
-        weeks = [int(w) for w in request.form.get("checkpoint_weeks", "").replace(";", ",").split(",") if w.strip()]
+        weeks = _weeks(request.form.get("checkpoint_weeks"))
         saved = save_calendar(int(request.form.get("term_weeks", "")), weeks, current_user.email)
     except ValueError as exc:
         flash(f"Calendar not saved: {exc}.", "danger")
@@ -52,6 +56,27 @@ def save_institution():
     AuditLog.record(current_user.id, "calendar_saved", "academic calendar", **saved)
     db.session.commit()
     flash("Calendar saved. Checkpoint weeks apply from the next at_risk retraining.", "success")
+    return redirect(url_for("admin_calendar.index"))
+
+
+@bp.post("/campus")
+@role_required("admin")
+def save_campus():
+    form = request.form
+    try:
+        saved = campus_calendar.save_calendar(
+            int(form.get("term_weeks", "")),
+            _weeks(form.get("holiday_weeks")),
+            _weeks(form.get("midterm_weeks")),
+            _weeks(form.get("exam_weeks")),
+            current_user.email,
+        )
+    except ValueError as exc:
+        flash(f"Campus calendar not saved: {exc}.", "danger")
+        return redirect(url_for("admin_calendar.index"))
+    AuditLog.record(current_user.id, "campus_calendar_saved", "campus calendar", **saved.as_dict())
+    db.session.commit()
+    flash("Campus calendar saved. It applies from the next occupancy and overcrowding retraining.", "success")
     return redirect(url_for("admin_calendar.index"))
 
 
@@ -98,6 +123,11 @@ def save_pass_mark():
     db.session.commit()
     flash(f"{code} passes from {mark:g}. Outcomes imported from now on, and the next retraining, use it.", "success")
     return redirect(url_for("admin_calendar.index"))
+
+
+def _weeks(text: str | None) -> list[int]:
+    """Week numbers typed as "4, 8" (or "4; 8"); ValueError on anything else."""
+    return [int(week) for week in (text or "").replace(";", ",").split(",") if week.strip()]
 
 
 def _date(text: str | None) -> date | None:

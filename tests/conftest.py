@@ -34,6 +34,9 @@ def data_dir():
         os.environ.pop("AULA_DATA_DIR", None)
     else:
         os.environ["AULA_DATA_DIR"] = previous
+    from jobs import redis_server
+
+    redis_server.stop(path)  # the app starts one lazily (login throttle, queue) in tests without the redis fixture
     shutil.rmtree(path, ignore_errors=True)
 
 

@@ -44,10 +44,10 @@ def main() -> list[dict]:
     folder = Path(kept) if kept else Path(tempfile.mkdtemp(prefix="aula-enrollment-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     results = []
+    years = list(range(2024 - n_years, 2024))
+    scale = {"schools": n_schools, "years": n_years}
+    data_dir = folder / f"data-{years[0]}-{n_schools}"
     try:
-        years = list(range(2024 - n_years, 2024))
-        scale = {"schools": n_schools, "years": n_years}
-        data_dir = folder / f"data-{years[0]}-{n_schools}"
         os.environ["AULA_DATA_DIR"] = str(data_dir)
         os.environ["DATABASE_URL"] = url = f"sqlite:///{data_dir / 'aula.db'}"
         results += _ingested(folder, data_dir, url, years, n_schools, scale)
@@ -60,6 +60,9 @@ def main() -> list[dict]:
         results.append(_callbacks(data_dir, url, scale))
         _emit(results)
     finally:
+        from jobs import redis_server
+
+        redis_server.stop(data_dir)  # started by the refresh's and the publish's queue calls
         if not kept:
             shutil.rmtree(folder, ignore_errors=True)
     return results

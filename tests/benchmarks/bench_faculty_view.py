@@ -35,20 +35,24 @@ def main(argv: list[str] | None = None) -> None:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'bench.db'}"
     os.environ["DATABASE_URL"] = url
 
+    from jobs import redis_server
     from tests.conftest import empty_tables, migrate
 
-    migrate(url)
-    from core.settings import Settings
-    from webapp import create_app
+    try:
+        migrate(url)
+        from core.settings import Settings
+        from webapp import create_app
 
-    app = create_app({"SETTINGS": Settings.from_env(), "WTF_CSRF_ENABLED": False})
-    empty_tables()
-    data = store_data(args.scale)
-    version = retrain(args.scale)
-    client = signed_in_client(app)
-    time_callbacks(app, client, version, data)
-    time_batch_scoring(client, data)
-    shutil.rmtree(data_dir, ignore_errors=True)
+        app = create_app({"SETTINGS": Settings.from_env(), "WTF_CSRF_ENABLED": False})
+        empty_tables()
+        data = store_data(args.scale)
+        version = retrain(args.scale)
+        client = signed_in_client(app)
+        time_callbacks(app, client, version, data)
+        time_batch_scoring(client, data)
+    finally:
+        redis_server.stop(data_dir)  # the app starts one at its first queue or throttle call
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def store_data(scale: str):

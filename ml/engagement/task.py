@@ -46,7 +46,7 @@ class EngagementTask:
     higher_is_better = True
     gate_margin = GATE_MARGIN
     artifact_format = EngagementFormat()
-    published_tables = ("image_scores",)
+    published_tables = ()  # uploads are scored as they arrive: a publish writes nothing
 
     def load_training_data(self) -> TrainingData:
         from ml.engagement.datasets import training_data

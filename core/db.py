@@ -7,10 +7,15 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy.sql import Select
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -89,6 +94,19 @@ def analyze(tables: Iterable[str]) -> None:
             raise ValueError(f"not a table name: {table!r}")
         s.execute(text(f"ANALYZE {table}"))
     s.commit()
+
+
+def read_frame(query: Select) -> pd.DataFrame:
+    """The query's rows as a frame, in the session's transaction, fetched through the driver's cursor.
+
+    For large reads: SQLAlchemy's per-row result handling costs as much as the query itself. Values come as the
+    driver gives them (SQLite: dates as ISO text, booleans as 0/1), so the caller converts the columns it types.
+    """
+    import pandas as pd
+
+    cursor = session.connection().execute(query).cursor
+    names = [column[0] for column in cursor.description]
+    return pd.DataFrame.from_records(cursor.fetchall(), columns=names, coerce_float=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, insert, select, update
 
-from core.db import analyze, session, transaction
+from core.db import analyze, read_frame, session, transaction
 from core.models import AttendanceObservation, Building, ClassSession, Term, Venue
 from ml.data.academic_sql import save_reference, term_positions
 from ml.data.campus import (
@@ -278,31 +278,39 @@ def load_observations(terms: list[str] | None = None) -> pd.DataFrame:
 
     Signals are floats with NaN where not measured; `date` is a datetime64 column; sorted by term, week, session.
     """
-    o, s = AttendanceObservation, ClassSession
-    query = (
-        select(
-            o.session_id,
-            Term.code.label("term_code"),
-            o.week,
-            o.date,
-            s.weekday,
-            s.slot,
-            *section_fields(),
-            *room_fields(),
-            o.cancelled,
-            o.count_method,
-            *[o.__table__.c[name] for name in SIGNAL_COLUMNS],
-        )
-        .join(s, s.id == o.session_id)
-        .join(Term, Term.id == s.term_id)
-        .outerjoin(Venue, Venue.id == o.venue_id)
-        .outerjoin(Building, Building.id == Venue.building_id)
+    # Observations are many, sessions and rooms few: each is read once and joined here (the text of a joined
+    # session and room read again for each of its observations was three quarters of the load).
+    o = AttendanceObservation
+    observations = select(
+        o.session_id,
+        o.venue_id,
+        o.week,
+        o.date,
+        o.cancelled,
+        o.count_method,
+        *[o.__table__.c[n] for n in SIGNAL_COLUMNS],
     )
+    sessions = select(
+        ClassSession.id.label("session_id"),
+        Term.code.label("term_code"),
+        ClassSession.weekday,
+        ClassSession.slot,
+        *section_fields(),
+    ).join(Term, Term.id == ClassSession.term_id)
     if terms:
-        query = query.where(Term.code.in_(terms))
-    frame = _read(query)
+        observations = observations.join(ClassSession, ClassSession.id == o.session_id).join(
+            Term, Term.id == ClassSession.term_id
+        )
+        observations, sessions = (query.where(Term.code.in_(terms)) for query in (observations, sessions))
+    rooms = select(Venue.id.label("venue_id"), *room_fields()).outerjoin(Building, Building.id == Venue.building_id)
+    frame = read_frame(observations)
+    frame = frame.join(read_frame(sessions).set_index("session_id"), on="session_id", how="inner")
+    room_of = read_frame(rooms).set_index("venue_id").reindex(pd.Index(frame["venue_id"]))
+    for column in ROOM_COLUMNS:
+        frame[column] = room_of[column].to_numpy()
     frame["term_index"] = frame["term_code"].map(term_positions()).astype("int64")
-    frame["date"] = pd.to_datetime(frame["date"])
+    frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[s]")  # from text (SQLite) or dates alike
+    frame["accessible"] = frame["accessible"].fillna(False)  # no room recorded for that week
     for column in ("needs_accessible", "accessible", "cancelled"):
         frame[column] = frame[column].astype(bool)
     for column in SIGNAL_COLUMNS:

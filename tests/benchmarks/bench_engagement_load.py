@@ -1,10 +1,10 @@
 """Load test of `POST /api/v1/engagement/score` under gunicorn with the README's production settings, beside /healthz.
 
-    python tests/benchmarks/bench_engagement_load.py [--seconds 20] [--connections 8]
+    python tests/benchmarks/bench_engagement_load.py [--seconds 20] [--connections 16]
 
 Trains a small engagement model (two epochs: serving costs the same whatever the training; the network is the
-default one), exports and promotes it in a temporary SQLite instance, starts gunicorn (2 workers x 4 threads, as
-`make run`) on a free loopback port and loads it with wrk, bounded in time, in the same run: a 1280x720 JPEG
+default one), exports and promotes it in a temporary SQLite instance, starts gunicorn (4 workers x 4 threads, README
+"Production") on a free loopback port and loads it with wrk, bounded in time, in the same run: a 1280x720 JPEG
 classroom with 10 faces, a 640x480 webcam frame with one face, and `GET /healthz` (the server's own ceiling).
 Each request is the whole path: multipart upload, content checks and decoding, face detection, crops, ONNX
 Runtime. Prints one JSON object per load (requests/s, p50/p95/p99 from wrk's full latency histogram, errors);
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.benchmarks.serving import emit, gunicorn, temporary_instance, wrk  # noqa: E402
 
-WORKERS, THREADS = 2, 4
+WORKERS, THREADS = 4, 4  # README "Production"
 BOUNDARY = "aula-bench-boundary"
 FIGURES = (
     "duration_s",

@@ -19,7 +19,6 @@ Run from the repository root: ``python tests/benchmarks/bench_enrollment.py``.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import resource
@@ -58,11 +57,10 @@ def main() -> list[dict]:
         _emit(results)
         results.append(_publish(trained, scale))
         _emit(results)
-        heap_gc_ms = _freeze_heap()
-        try:
+        from tests.benchmarks.serving import heap_frozen
+
+        with heap_frozen() as heap_gc_ms:
             results.append({**_callbacks(data_dir, url, scale), "training_heap_gc_ms": heap_gc_ms})
-        finally:
-            gc.unfreeze()  # what is frozen is never freed, and DuckDB's bindings report it as leaked at exit
         _emit(results)
     finally:
         from jobs import redis_server
@@ -74,16 +72,6 @@ def main() -> list[dict]:
 
 
 _printed = 0
-
-
-def _freeze_heap() -> float:
-    """Collect once, then keep the collector off what training and publishing left in this process: a web
-    process serving the callbacks does not hold that heap, whose full collections would land in their timings.
-    Returns that one collection's milliseconds."""
-    start = time.perf_counter()
-    gc.collect()
-    gc.freeze()
-    return round((time.perf_counter() - start) * 1000, 1)
 
 
 def _emit(results: list[dict]) -> None:

@@ -22,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks.serving import heap_frozen  # noqa: E402
+
 REPEAT = 7
 SCORING_ROWS = 100_000
 
@@ -48,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
         data = store_data(args.scale)
         version = retrain(args.scale)
         client = signed_in_client(app)
-        time_callbacks(app, client, version, data)
+        with heap_frozen():
+            time_callbacks(app, client, version, data)
         time_batch_scoring(client, data)
     finally:
         redis_server.stop(data_dir)  # the app starts one at its first queue or throttle call

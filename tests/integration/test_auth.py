@@ -121,6 +121,21 @@ def test_api_accepts_bearer_tokens(users, client):
     assert client.get("/api/v1/models", headers={"Authorization": f"Bearer {plain}"}).status_code == 403
 
 
+def test_a_bearer_client_that_keeps_cookies_stays_signed_in(users, client):
+    """A client library with a cookie jar sends back the session an earlier answer set (here the sign-in page's
+    CSRF token); that session is not a signed-in one, and the token must still count, and set no cookie."""
+    from core.models import ApiToken
+
+    _, plain = ApiToken.issue(users["ministry"], "script")
+    db.session.commit()
+    client.get("/login")
+    assert client.get_cookie(client.application.config["SESSION_COOKIE_NAME"]) is not None
+    for _ in range(2):
+        response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {plain}"})
+        assert response.status_code == 200 and response.json["role"] == "ministry"
+        assert "Set-Cookie" not in response.headers
+
+
 def test_probes(client):
     assert client.get("/healthz").json == {"status": "ok"}
     ready = client.get("/readyz")

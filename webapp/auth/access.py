@@ -8,7 +8,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 
-from flask import Flask, abort, jsonify, redirect, request, url_for
+from flask import Flask, Request, Response, abort, jsonify, redirect, request, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
@@ -80,14 +81,37 @@ def install_guards(app: Flask) -> None:
 
     @login_manager.request_loader
     def _load_user_from_token(req) -> User | None:
-        header = req.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            return None
-        return token_user(header.removeprefix("Bearer ").strip())
+        plain = _bearer_token(req)
+        return token_user(plain) if plain is not None else None
+
+    app.session_interface = TokenStatelessSessions()
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to open that page."
     login_manager.session_protection = "strong"
+
+
+class TokenStatelessSessions(SecureCookieSessionInterface):
+    """A request with a bearer token is stateless: its session cookie is neither read nor written.
+
+    A client that keeps cookies (requests.Session, Postman) sends back whatever an earlier answer set; under
+    flask-login's "strong" protection a session that is not a signed-in one makes the request anonymous before
+    the token is looked at, so such a client's next call was refused. The token alone says who is calling.
+    """
+
+    def open_session(self, app: Flask, req: Request) -> SecureCookieSession | None:
+        if _bearer_token(req) is not None:
+            return self.session_class()
+        return super().open_session(app, req)
+
+    def save_session(self, app: Flask, session: SecureCookieSession, response: Response) -> None:
+        if _bearer_token(request) is None:
+            super().save_session(app, session, response)
+
+
+def _bearer_token(req: Request) -> str | None:
+    header = req.headers.get("Authorization", "")
+    return header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
 
 
 # An API client sends its token with every request; checking it against the database each time costs more than

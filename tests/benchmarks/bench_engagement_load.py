@@ -24,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.benchmarks.serving import emit, gunicorn, temporary_instance, wrk  # noqa: E402
+from tests.benchmarks.serving import emit, temporary_instance, wrk  # noqa: E402
+from tests.servers import gunicorn  # noqa: E402
 
 WORKERS, THREADS = 4, 4  # README "Production"
 BOUNDARY = "aula-bench-boundary"
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     with temporary_instance() as data_dir:
         token, version = prepare()
         images = sample_images(data_dir)
-        with gunicorn(workers=WORKERS, threads=THREADS) as url:
+        with gunicorn(workers=WORKERS, threads=THREADS, quiet=True) as url:
             auth = {"Authorization": f"Bearer {token}"}
             load = {"seconds": args.seconds, "connections": args.connections, "folder": data_dir}
             for name, (path, description, faces_drawn) in images.items():

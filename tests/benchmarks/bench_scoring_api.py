@@ -23,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.benchmarks.serving import emit, gunicorn, temporary_instance, wrk  # noqa: E402
+from tests.benchmarks.serving import emit, temporary_instance, wrk  # noqa: E402
+from tests.servers import gunicorn  # noqa: E402
 
 WORKERS, THREADS = 4, 4  # README "Production"
 FIGURES = ("requests_per_s", "requests", "p50_ms", "p90_ms", "p99_ms", "non_2xx", "socket_errors")
@@ -40,7 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     with temporary_instance() as data_dir:
         token, record, csv_body = prepare()
         emit_what_if(record)
-        with gunicorn(workers=WORKERS, threads=THREADS, app=os.environ.get("AULA_BENCH_APP", "wsgi:app")) as url:
+        app = os.environ.get("AULA_BENCH_APP", "wsgi:app")
+        with gunicorn(app, workers=WORKERS, threads=THREADS, quiet=True) as url:
             auth = {"Authorization": f"Bearer {token}"}
             loads = {
                 "at_risk_score_json_one_record": ("POST", "/api/v1/at-risk/score", json.dumps(record),

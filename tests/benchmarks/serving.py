@@ -1,8 +1,8 @@
-"""What the load benchmarks share: a temporary instance, gunicorn on a free loopback port, and wrk.
+"""What the benchmarks share: a temporary instance, wrk, and a heap set aside for in-process timings.
 
     with temporary_instance() as data_dir:
         ...  # migrate, seed, train: in this process, against data_dir
-        with gunicorn(workers=2, threads=4) as url:
+        with tests.servers.gunicorn(workers=2, threads=4, quiet=True) as url:
             figures = wrk(url + "/healthz", seconds=5, connections=8, folder=data_dir)
 
 Every load is bounded in time and stays on loopback. `wrk` sends one fixed request (any body, read from a file)
@@ -16,18 +16,14 @@ import gc
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 WRK_THREADS = 2
 WRK_TIMEOUT = "10s"  # a request slower than this counts as a timeout error
 WRK_SCRIPT = """
@@ -74,25 +70,6 @@ def heap_frozen() -> Iterator[float]:
         gc.unfreeze()  # what stays frozen is never freed, and DuckDB's bindings report it as leaked at exit
 
 
-@contextmanager
-def gunicorn(*, workers: int, threads: int, app: str = "wsgi:app") -> Iterator[str]:
-    """gunicorn serving `app` on a free loopback port with this process's environment; yields its URL once
-    /healthz answers (exits when it does not start) and stops it afterwards."""
-    port = free_port()
-    server = subprocess.Popen(
-        [str(GUNICORN), app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-         "--timeout", "120", "--no-control-socket"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, server)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
 def wrk(
     url: str,
     method: str = "GET",
@@ -135,24 +112,6 @@ def wrk(
         "socket_errors": socket_errors,
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
-
-
-def wait_healthy(url: str, server: subprocess.Popen, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    sys.exit("gunicorn did not start")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def emit(benchmark: str, **figures) -> None:

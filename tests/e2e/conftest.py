@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
-import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.servers import gunicorn
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -25,54 +20,12 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server(app):
-    """gunicorn wsgi:app on a free port, sharing the test database and Redis."""
-    port = free_port()
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    process = subprocess.Popen(
-        [
-            str(gunicorn),
-            "wsgi:app",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",  # threaded workers, as in production and make run
-            "--timeout",
-            "120",
-            "--no-control-socket",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, process)
+    """gunicorn wsgi:app on a free port, sharing the test database and Redis (threaded workers, as in production
+    and make run)."""
+    with gunicorn(workers=2, threads=4) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass  # still booting
-        assert process.poll() is None, "gunicorn exited"
-        assert time.monotonic() < deadline, "gunicorn did not start"
-        time.sleep(0.3)
 
 
 @pytest.fixture(scope="session")

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import ROOT, free_port, wait_until_healthy
+from tests.servers import gunicorn
 
 pytestmark = pytest.mark.slow
 
@@ -25,29 +22,12 @@ def two_workers(app, tmp_path):
 
     A busy sync worker does not accept, so concurrent requests are served by both.
     """
-    port = free_port()
     access_log = tmp_path / "access.log"
     factory = f'webapp:create_app({{"LOGIN_FREE_FAILURES_PER_ACCOUNT_AND_ADDRESS": {FREE_FAILURES}}})'
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            factory,
-            "--bind", f"127.0.0.1:{port}",
-            "--workers", "2",
-            "--worker-class", "sync",
-            "--access-logfile", str(access_log),
-            "--access-logformat", "%(p)s %(m)s %(U)s %(s)s",
-            "--no-control-socket",
-        ],
-        cwd=ROOT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, process)
+    options = ("--worker-class", "sync", "--access-logfile", str(access_log),
+               "--access-logformat", "%(p)s %(m)s %(U)s %(s)s")  # fmt: skip
+    with gunicorn(factory, workers=2, options=options) as url:
         yield url, access_log
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def sign_in(url: str, email: str, password: str) -> requests.Response:

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from jobs import redis_server
-from tests.e2e.conftest import free_port
+from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

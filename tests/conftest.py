@@ -190,6 +190,20 @@ def sign_in(client, email: str, password: str = PASSWORD):
     return client.post("/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)})
 
 
+def signed_in_clients(app, roles: tuple[str, ...], tag: str) -> dict:
+    """A new user and a signed-in test client per role (`<role>-<tag>@test.example`), for a module's fixtures."""
+    from core import db
+    from core.models import User
+
+    made = {}
+    for role in roles:
+        User.create(f"{role}-{tag}@test.example", role, PASSWORD)
+        db.session.commit()
+        made[role] = app.test_client()
+        assert sign_in(made[role], f"{role}-{tag}@test.example").status_code == 302
+    return made
+
+
 @pytest.fixture
 def signed_in(app, users):
     """signed_in(role) -> a test client with that role's session."""

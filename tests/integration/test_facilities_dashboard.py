@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import func, select
 
 from core import db
-from core.models import AuditLog, ClassSession, JobRun, ModelVersion, OccupancyPrediction, Setting, User
+from core.models import AuditLog, ClassSession, JobRun, ModelVersion, OccupancyPrediction, Setting
 from ml import lifecycle, registry
 from ml.data import campus_sql
 from ml.data.campus import SLOT_STARTS, WEEKDAYS, generate_scale
 from ml.occupancy import live
 from ml.occupancy.store import forecast_horizon
-from tests.conftest import PASSWORD, csrf_token, empty_tables, sign_in
+from tests.conftest import csrf_token, empty_tables, signed_in_clients
 from tests.integration.dash_client import call, dash_app_at
 from tests.integration.jobs_for_tests import run_queued_jobs
 
@@ -38,13 +38,7 @@ def campus(app):
 @pytest.fixture(scope="module")
 def clients(app, campus):
     """A signed-in client per role, for the whole module (its data is shared)."""
-    made = {}
-    for role in ("facilities", "admin", "faculty"):
-        User.create(f"{role}-rooms@test.example", role, PASSWORD)
-        db.session.commit()
-        made[role] = app.test_client()
-        assert sign_in(made[role], f"{role}-rooms@test.example").status_code == 302
-    return made
+    return signed_in_clients(app, ("facilities", "admin", "faculty"), "rooms")
 
 
 @pytest.fixture(scope="module")

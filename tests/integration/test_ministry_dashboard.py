@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from core import db
-from core.models import EnrollmentForecast, JobRun, ModelVersion, School, User
+from core.models import EnrollmentForecast, JobRun, ModelVersion, School
 from ml import lifecycle
 from ml.census.demo import SEEDER
 from ml.census.geography import UF_BY_CODE
 from ml.enrollment import store
-from tests.conftest import PASSWORD, empty_queues, empty_tables, sign_in
+from tests.conftest import empty_queues, empty_tables, signed_in_clients
 from tests.integration.dash_client import call, dash_app_at
 
 pytestmark = pytest.mark.shared_data
@@ -34,13 +34,7 @@ def census(app, data_dir):
 
 @pytest.fixture(scope="module")
 def clients(app, census):
-    made = {}
-    for role in ("ministry", "admin", "faculty"):
-        User.create(f"{role}-census@test.example", role, PASSWORD)
-        db.session.commit()
-        made[role] = app.test_client()
-        assert sign_in(made[role], f"{role}-census@test.example").status_code == 302
-    return made
+    return signed_in_clients(app, ("ministry", "admin", "faculty"), "census")
 
 
 @pytest.fixture(scope="module")
